@@ -1,0 +1,181 @@
+// Host kernels between 8-bit interleaved image batches and float32 NCHW blobs: exact image
+// statistics, fused convert + normalize + HWC->CHW, and the inverse with rounding/saturation.
+#include <cmath>
+#include <vector>
+
+#include "samplenorm/samplenorm.h"
+#include "cpu_kernels.h"
+#include "parallel.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_VECTOR_CLONES
+#endif
+
+namespace samplenorm {
+namespace cpu {
+namespace {
+
+constexpr int kMaxChannels = 4;
+// Pixels per row segment: 255^2 * 16384 < 2^32, so 32-bit per-segment sums cannot overflow.
+constexpr int kSegment = 16384;
+
+// Channel of the image that feeds blob channel k.
+inline int source_channel(int k, int cn, bool swap_rb) {
+    if (swap_rb && cn >= 3 && (k == 0 || k == 2)) return 2 - k;
+    return k;
+}
+
+template <int CN>
+SN_VECTOR_CLONES void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
+    for (int x0 = 0; x0 < len; x0 += kSegment) {
+        int x1 = std::min(len, x0 + kSegment);
+        uint32_t s[CN] = {}, q[CN] = {};
+        for (int x = x0; x < x1; ++x) {
+            for (int j = 0; j < CN; ++j) {
+                uint32_t v = p[x * CN + j];
+                s[j] += v;
+                q[j] += v * v;
+            }
+        }
+        for (int j = 0; j < CN; ++j) {
+            sum[j] += s[j];
+            sum_sq[j] += q[j];
+        }
+    }
+}
+
+void row_sums_any(const uint8_t* p, int len, int cn, uint64_t* sum, uint64_t* sum_sq) {
+    switch (cn) {
+        case 1: row_sums<1>(p, len, sum, sum_sq); break;
+        case 3: row_sums<3>(p, len, sum, sum_sq); break;
+        default: row_sums<4>(p, len, sum, sum_sq); break;
+    }
+}
+
+// Exact mean and biased variance from integer sums: var = (count*SS - S^2) / count^2, with the
+// numerator formed in 128-bit integers.
+void exact_moments(uint64_t count, uint64_t s, uint64_t ss, double* mean, double* var) {
+    unsigned __int128 num = static_cast<unsigned __int128>(count) * ss -
+                            static_cast<unsigned __int128>(s) * s;
+    *mean = static_cast<double>(s) / static_cast<double>(count);
+    *var = static_cast<double>(num) / (static_cast<double>(count) * static_cast<double>(count));
+}
+
+struct Affine {
+    float shift;   // subtracted first
+    float factor;  // then multiplied
+};
+
+// The channel permutation is a template parameter so that the compiler sees constant strides
+// and vectorizes the (de)interleaving.
+template <int CN, bool SWAP>
+SN_VECTOR_CLONES void hwc_to_planes(const uint8_t* p, int w, float* const* planes,
+                                    const Affine* a) {
+    for (int x = 0; x < w; ++x) {
+        for (int k = 0; k < CN; ++k) {
+            const int j = (SWAP && CN >= 3 && k != 1 && k != 3) ? 2 - k : k;
+            planes[k][x] = (static_cast<float>(p[x * CN + j]) - a[k].shift) * a[k].factor;
+        }
+    }
+}
+
+template <int CN, bool SWAP>
+SN_VECTOR_CLONES void planes_to_hwc(const float* const* planes, int w, uint8_t* p,
+                                    const Affine* a) {
+    for (int x = 0; x < w; ++x) {
+        for (int k = 0; k < CN; ++k) {
+            const int j = (SWAP && CN >= 3 && k != 1 && k != 3) ? 2 - k : k;
+            float v = planes[k][x] * a[k].factor + a[k].shift;
+            v = v > 0.f ? v : 0.f;  // also maps NaN to 0
+            v = v < 255.f ? v : 255.f;
+            // Adding and removing 1.5 * 2^23 rounds to nearest, ties to even, for 0 <= v <= 255.
+            v = (v + 12582912.f) - 12582912.f;
+            p[x * CN + j] = static_cast<uint8_t>(static_cast<int>(v));
+        }
+    }
+}
+
+}  // namespace
+
+void image_stats(const uint8_t* const* images, const size_t* steps, int n, int h, int w, int cn,
+                 int scope, double* mean, double* var) {
+    const int64_t rows = static_cast<int64_t>(n) * h;
+    std::vector<uint64_t> sums(static_cast<size_t>(rows) * cn * 2, 0);
+    parallel_for(rows, static_cast<double>(w) * cn, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            int64_t img = r / h, y = r % h;
+            const uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
+            uint64_t* s = &sums[static_cast<size_t>(r) * cn * 2];
+            row_sums_any(p, w, cn, s, s + cn);
+        }
+    });
+    // Integer sums are exact, so the merge order cannot change the result.
+    const int groups = scope == SN_SCOPE_SAMPLE ? n : 1;
+    const int64_t rows_per_group = rows / groups;
+    for (int g = 0; g < groups; ++g) {
+        for (int j = 0; j < cn; ++j) {
+            uint64_t s = 0, ss = 0;
+            for (int64_t r = g * rows_per_group; r < (g + 1) * rows_per_group; ++r) {
+                s += sums[static_cast<size_t>(r) * cn * 2 + j];
+                ss += sums[static_cast<size_t>(r) * cn * 2 + cn + j];
+            }
+            uint64_t count = static_cast<uint64_t>(rows_per_group) * w;
+            exact_moments(count, s, ss, &mean[g * cn + j], &var[g * cn + j]);
+        }
+    }
+}
+
+void images_to_blob(const uint8_t* const* images, const size_t* steps, int n, int h, int w,
+                    int cn, bool swap_rb, int scope, const double* mean, const double* var,
+                    double scale, double eps, float* dst, size_t dst_step) {
+    const int64_t rows = static_cast<int64_t>(n) * h;
+    parallel_for(rows, static_cast<double>(w) * cn * 5, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            int64_t img = r / h, y = r % h;
+            Affine a[kMaxChannels];
+            float* planes[kMaxChannels];
+            for (int k = 0; k < cn; ++k) {
+                int64_t idx = (scope == SN_SCOPE_SAMPLE ? img * cn : 0) + source_channel(k, cn, swap_rb);
+                a[k].shift = static_cast<float>(mean[idx]);
+                a[k].factor = static_cast<float>(scale / std::sqrt(var[idx] * scale * scale + eps));
+                planes[k] = reinterpret_cast<float*>(reinterpret_cast<char*>(dst) +
+                                                     ((img * cn + k) * h + y) * static_cast<int64_t>(dst_step));
+            }
+            const uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
+            const bool swap = swap_rb && cn >= 3;
+            if (cn == 1) hwc_to_planes<1, false>(p, w, planes, a);
+            else if (cn == 3) swap ? hwc_to_planes<3, true>(p, w, planes, a) : hwc_to_planes<3, false>(p, w, planes, a);
+            else swap ? hwc_to_planes<4, true>(p, w, planes, a) : hwc_to_planes<4, false>(p, w, planes, a);
+        }
+    });
+}
+
+void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int w, bool swap_rb,
+                    int scope, const double* mean, const double* var, double scale, double eps,
+                    uint8_t* const* images, const size_t* steps) {
+    const int64_t rows = static_cast<int64_t>(n) * h;
+    parallel_for(rows, static_cast<double>(w) * c * 5, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            int64_t img = r / h, y = r % h;
+            Affine a[kMaxChannels];
+            const float* planes[kMaxChannels];
+            for (int k = 0; k < c; ++k) {
+                int64_t idx = (scope == SN_SCOPE_SAMPLE ? img * c : 0) + source_channel(k, c, swap_rb);
+                a[k].shift = static_cast<float>(mean[idx]);
+                a[k].factor = static_cast<float>(std::sqrt(var[idx] * scale * scale + eps) / scale);
+                planes[k] = reinterpret_cast<const float*>(reinterpret_cast<const char*>(src) +
+                                                           ((img * c + k) * h + y) * static_cast<int64_t>(src_step));
+            }
+            uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
+            const bool swap = swap_rb && c >= 3;
+            if (c == 1) planes_to_hwc<1, false>(planes, w, p, a);
+            else if (c == 3) swap ? planes_to_hwc<3, true>(planes, w, p, a) : planes_to_hwc<3, false>(planes, w, p, a);
+            else swap ? planes_to_hwc<4, true>(planes, w, p, a) : planes_to_hwc<4, false>(planes, w, p, a);
+        }
+    });
+}
+
+}  // namespace cpu
+}  // namespace samplenorm

@@ -24,7 +24,7 @@ CXX=${CXX:-g++}
 SRC=src/main/cpp
 CPU_SOURCES="$SRC/api/samplenorm.cpp $SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
 CUDA_SOURCES="$SRC/kernels/cuda/blob_kernels.cu $SRC/kernels/cuda/image_kernels.cu $SRC/kernels/cuda/device.cu"
-CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"
+CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"
 
 find_nvcc() {
     if [ -n "${NVCC:-}" ]; then echo "$NVCC"; return; fi

@@ -1,6 +1,7 @@
 // Host kernels between 8-bit interleaved image batches and float32 NCHW blobs: exact image
 // statistics, fused convert + normalize + HWC->CHW, and the inverse with rounding/saturation.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "samplenorm/samplenorm.h"
@@ -27,21 +28,33 @@ inline int source_channel(int k, int cn, bool swap_rb) {
     return k;
 }
 
+// Sums over interleaved pixels, vectorized by blocks of 16 pixels: byte i of a block always
+// belongs to channel i % CN, so 16 * CN independent lane accumulators need no shuffles.
 template <int CN>
 SN_VECTOR_CLONES void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
+    constexpr int kBlock = 16 * CN;
     for (int x0 = 0; x0 < len; x0 += kSegment) {
-        int x1 = std::min(len, x0 + kSegment);
-        uint32_t s[CN] = {}, q[CN] = {};
-        for (int x = x0; x < x1; ++x) {
+        const int x1 = std::min(len, x0 + kSegment);
+        uint32_t s[kBlock] = {}, q[kBlock] = {};
+        int x = x0;
+        for (; x + 16 <= x1; x += 16) {
+            const uint8_t* b = p + static_cast<int64_t>(x) * CN;
+            for (int i = 0; i < kBlock; ++i) {
+                uint32_t v = b[i];
+                s[i] += v;
+                q[i] += v * v;
+            }
+        }
+        for (; x < x1; ++x) {
             for (int j = 0; j < CN; ++j) {
-                uint32_t v = p[x * CN + j];
+                uint32_t v = p[static_cast<int64_t>(x) * CN + j];
                 s[j] += v;
                 q[j] += v * v;
             }
         }
-        for (int j = 0; j < CN; ++j) {
-            sum[j] += s[j];
-            sum_sq[j] += q[j];
+        for (int i = 0; i < kBlock; ++i) {
+            sum[i % CN] += s[i];
+            sum_sq[i % CN] += q[i];
         }
     }
 }
@@ -81,18 +94,55 @@ SN_VECTOR_CLONES void hwc_to_planes(const uint8_t* p, int w, float* const* plane
     }
 }
 
+// Rounded, saturated 8-bit value of x * factor + shift, as an int in [0, 255].
+inline int to_u8(float x, Affine a) {
+    float v = x * a.factor + a.shift;
+    v = v > 0.f ? v : 0.f;  // also maps NaN to 0
+    v = v < 255.f ? v : 255.f;
+    // Adding and removing 1.5 * 2^23 rounds to nearest, ties to even, for 0 <= v <= 255.
+    v = (v + 12582912.f) - 12582912.f;
+    return static_cast<int>(v);
+}
+
+// Converts plane rows into one packed 32-bit word per pixel (channel j in byte j), a loop over
+// contiguous floats that the compiler vectorizes, then stores the words at the pixel stride.
+// A fused loop with a stride-3 byte store does not vectorize.
 template <int CN, bool SWAP>
-SN_VECTOR_CLONES void planes_to_hwc(const float* const* planes, int w, uint8_t* p,
-                                    const Affine* a) {
-    for (int x = 0; x < w; ++x) {
-        for (int k = 0; k < CN; ++k) {
-            const int j = (SWAP && CN >= 3 && k != 1 && k != 3) ? 2 - k : k;
-            float v = planes[k][x] * a[k].factor + a[k].shift;
-            v = v > 0.f ? v : 0.f;  // also maps NaN to 0
-            v = v < 255.f ? v : 255.f;
-            // Adding and removing 1.5 * 2^23 rounds to nearest, ties to even, for 0 <= v <= 255.
-            v = (v + 12582912.f) - 12582912.f;
-            p[x * CN + j] = static_cast<uint8_t>(static_cast<int>(v));
+SN_VECTOR_CLONES void pack_pixels(const float* const* planes, int x0, int len, const Affine* a,
+                                  uint32_t* __restrict packed) {
+    // Plain local pointers and coefficients: the vectorizer gives up on pointer arrays.
+    constexpr int k1 = CN > 1 ? 1 : 0, k2 = CN > 2 ? 2 : 0, k3 = CN > 3 ? 3 : 0;
+    constexpr int s0 = SWAP && CN >= 3 ? 16 : 0, s1 = 8, s2 = SWAP && CN >= 3 ? 0 : 16, s3 = 24;
+    const float* __restrict p0 = planes[0] + x0;
+    const float* __restrict p1 = planes[k1] + x0;
+    const float* __restrict p2 = planes[k2] + x0;
+    const float* __restrict p3 = planes[k3] + x0;
+    const Affine a0 = a[0], a1 = a[k1], a2 = a[k2], a3 = a[k3];
+    for (int x = 0; x < len; ++x) {
+        uint32_t word = static_cast<uint32_t>(to_u8(p0[x], a0)) << s0;
+        if constexpr (CN > 1) word |= static_cast<uint32_t>(to_u8(p1[x], a1)) << s1;
+        if constexpr (CN > 2) word |= static_cast<uint32_t>(to_u8(p2[x], a2)) << s2;
+        if constexpr (CN > 3) word |= static_cast<uint32_t>(to_u8(p3[x], a3)) << s3;
+        packed[x] = word;
+    }
+}
+
+template <int CN, bool SWAP>
+void planes_to_hwc(const float* const* planes, int w, uint8_t* p, const Affine* a) {
+    constexpr int kTile = 1024;
+    uint32_t packed[kTile];
+    for (int x0 = 0; x0 < w; x0 += kTile) {
+        const int len = std::min(kTile, w - x0);
+        pack_pixels<CN, SWAP>(planes, x0, len, a, packed);
+        uint8_t* out = p + static_cast<int64_t>(x0) * CN;
+        if (CN == 4) {
+            std::memcpy(out, packed, static_cast<size_t>(len) * 4);
+        } else {
+            // Each 4-byte store also writes the next pixel's first byte, which that pixel then
+            // overwrites; the last pixel of the tile is stored byte by byte to stay in the row.
+            for (int x = 0; x + 1 < len; ++x) std::memcpy(out + x * CN, &packed[x], 4);
+            const uint32_t last = packed[len - 1];
+            for (int j = 0; j < CN; ++j) out[(len - 1) * CN + j] = static_cast<uint8_t>(last >> (8 * j));
         }
     }
 }

@@ -2,6 +2,10 @@
 // statistics, fused convert + normalize + HWC->CHW, and the inverse with rounding/saturation.
 #include <cmath>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <vector>
 
 #include "samplenorm/samplenorm.h"
@@ -19,8 +23,6 @@ namespace cpu {
 namespace {
 
 constexpr int kMaxChannels = 4;
-// Pixels per row segment: 255^2 * 16384 < 2^32, so 32-bit per-segment sums cannot overflow.
-constexpr int kSegment = 16384;
 
 // Channel of the image that feeds blob channel k.
 inline int source_channel(int k, int cn, bool swap_rb) {
@@ -28,33 +30,54 @@ inline int source_channel(int k, int cn, bool swap_rb) {
     return k;
 }
 
-// Sums over interleaved pixels, vectorized by blocks of 16 pixels: byte i of a block always
-// belongs to channel i % CN, so 16 * CN independent lane accumulators need no shuffles.
+// Channel sums and sums of squares over one row of interleaved pixels, exact in integers.
+// Blocks of 16 pixels are CN vectors of 16 bytes; byte i of a block always belongs to channel
+// i % CN, so the lanes accumulate without shuffles and are sorted into channels only when the
+// 16-bit sums are flushed (every 256 blocks, before 255 * 257 could overflow them).
 template <int CN>
-SN_VECTOR_CLONES void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
-    constexpr int kBlock = 16 * CN;
-    for (int x0 = 0; x0 < len; x0 += kSegment) {
-        const int x1 = std::min(len, x0 + kSegment);
-        uint32_t s[kBlock] = {}, q[kBlock] = {};
-        int x = x0;
-        for (; x + 16 <= x1; x += 16) {
+void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
+    int x = 0;
+#if defined(__SSE2__)
+    constexpr int kFlushBlocks = 256;
+    const __m128i zero = _mm_setzero_si128();
+    while (x + 16 <= len) {
+        __m128i s16[CN][2], q32[CN][4];
+        for (int k = 0; k < CN; ++k) {
+            s16[k][0] = s16[k][1] = zero;
+            q32[k][0] = q32[k][1] = q32[k][2] = q32[k][3] = zero;
+        }
+        for (int blocks = 0; blocks < kFlushBlocks && x + 16 <= len; ++blocks, x += 16) {
             const uint8_t* b = p + static_cast<int64_t>(x) * CN;
-            for (int i = 0; i < kBlock; ++i) {
-                uint32_t v = b[i];
-                s[i] += v;
-                q[i] += v * v;
+            for (int k = 0; k < CN; ++k) {
+                __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
+                __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+                s16[k][0] = _mm_add_epi16(s16[k][0], lo);
+                s16[k][1] = _mm_add_epi16(s16[k][1], hi);
+                __m128i sq_lo = _mm_mullo_epi16(lo, lo), sq_hi = _mm_mullo_epi16(hi, hi);  // <= 65025
+                q32[k][0] = _mm_add_epi32(q32[k][0], _mm_unpacklo_epi16(sq_lo, zero));
+                q32[k][1] = _mm_add_epi32(q32[k][1], _mm_unpackhi_epi16(sq_lo, zero));
+                q32[k][2] = _mm_add_epi32(q32[k][2], _mm_unpacklo_epi16(sq_hi, zero));
+                q32[k][3] = _mm_add_epi32(q32[k][3], _mm_unpackhi_epi16(sq_hi, zero));
             }
         }
-        for (; x < x1; ++x) {
-            for (int j = 0; j < CN; ++j) {
-                uint32_t v = p[static_cast<int64_t>(x) * CN + j];
-                s[j] += v;
-                q[j] += v * v;
+        for (int k = 0; k < CN; ++k) {
+            alignas(16) uint16_t s[16];
+            alignas(16) uint32_t q[16];
+            _mm_store_si128(reinterpret_cast<__m128i*>(s), s16[k][0]);
+            _mm_store_si128(reinterpret_cast<__m128i*>(s + 8), s16[k][1]);
+            for (int i = 0; i < 4; ++i) _mm_store_si128(reinterpret_cast<__m128i*>(q + 4 * i), q32[k][i]);
+            for (int i = 0; i < 16; ++i) {
+                sum[(16 * k + i) % CN] += s[i];
+                sum_sq[(16 * k + i) % CN] += q[i];
             }
         }
-        for (int i = 0; i < kBlock; ++i) {
-            sum[i % CN] += s[i];
-            sum_sq[i % CN] += q[i];
+    }
+#endif
+    for (; x < len; ++x) {
+        for (int j = 0; j < CN; ++j) {
+            uint64_t v = p[static_cast<int64_t>(x) * CN + j];
+            sum[j] += v;
+            sum_sq[j] += v * v;
         }
     }
 }

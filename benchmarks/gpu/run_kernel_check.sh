@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds and runs benchmarks/gpu/kernel_check.cu: correctness checks of samplenorm's CUDA
+# launchers against a CPU reference, then a bandwidth table. Needs nvcc (CUDA 12.1+, built and
+# tested with 13.0) and, to run, an NVIDIA driver and GPU; no Java, no OpenCV.
+#
+# Usage: benchmarks/gpu/run_kernel_check.sh [--build-only] [-- args for kernel_check]
+#   --build-only   compile and link only (works without a GPU)
+#   kernel_check args: --no-bench (checks only) or --bench-only
+# Environment: NVCC (default: nvcc on PATH, else $CUDA_HOME/bin/nvcc, else /usr/local/cuda/bin/nvcc);
+#   SAMPLENORM_CUDA_ARCHS (default: the -gencode list of cppbuild.sh); BUILD_DIR (default
+#   target/kernel_check). The kernels are compiled with the library's exact flags.
+# Exit status: that of kernel_check (0 all checks passed, 1 a check failed, 2 CUDA error), or
+#   non-zero when the build fails.
+set -eu
+
+cd "$(dirname "$0")/../.."
+BUILD_ONLY=0
+ARGS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build-only) BUILD_ONLY=1 ;;
+        --) shift; ARGS+=("$@"); break ;;
+        *) ARGS+=("$1") ;;
+    esac
+    shift
+done
+
+if [ -n "${NVCC:-}" ]; then NVCC_BIN=$NVCC
+elif command -v nvcc >/dev/null 2>&1; then NVCC_BIN=$(command -v nvcc)
+elif [ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]; then NVCC_BIN=$CUDA_HOME/bin/nvcc
+elif [ -x /usr/local/cuda/bin/nvcc ]; then NVCC_BIN=/usr/local/cuda/bin/nvcc
+else echo "run_kernel_check.sh: nvcc not found (set NVCC or CUDA_HOME)" >&2; exit 1
+fi
+
+ARCHS=${SAMPLENORM_CUDA_ARCHS:-"-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm_86 -gencode arch=compute_89,code=sm_89 -gencode arch=compute_90,code=[sm_90,compute_90]"}
+SRC=src/main/cpp
+BUILD_DIR=${BUILD_DIR:-target/kernel_check}
+mkdir -p "$BUILD_DIR"
+echo "run_kernel_check.sh: $("$NVCC_BIN" --version | tail -n 2 | head -n 1)"
+
+# Library kernels: the flags of cppbuild.sh. The check program: same, plus the internal include
+# root for kernels/cuda/cuda_kernels.h. Compiled in parallel.
+OBJECTS=""
+PIDS=""
+for f in "$SRC/kernels/cuda/blob_kernels.cu" "$SRC/kernels/cuda/image_kernels.cu" "$SRC/kernels/cuda/device.cu" \
+         benchmarks/gpu/kernel_check.cu; do
+    o="$BUILD_DIR/$(basename "${f%.*}").o"
+    # shellcheck disable=SC2086
+    "$NVCC_BIN" -std=c++17 -O3 $ARCHS -Xcompiler -fPIC,-fvisibility=hidden -Werror all-warnings \
+        -I"$SRC/include" -I"$SRC" -c "$f" -o "$o" &
+    PIDS="$PIDS $!"
+    OBJECTS="$OBJECTS $o"
+done
+FAILED=0
+for p in $PIDS; do wait "$p" || FAILED=1; done
+if [ "$FAILED" = 1 ]; then echo "run_kernel_check.sh: compilation failed" >&2; exit 1; fi
+# shellcheck disable=SC2086
+"$NVCC_BIN" $ARCHS $OBJECTS -o "$BUILD_DIR/kernel_check"
+echo "run_kernel_check.sh: built $BUILD_DIR/kernel_check"
+
+if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
+if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+fi
+exec "$BUILD_DIR/kernel_check" ${ARGS[@]+"${ARGS[@]}"}

@@ -23,6 +23,10 @@ esac
 CXX=${CXX:-g++}
 SRC=src/main/cpp
 CPU_SOURCES="$SRC/api/samplenorm.cpp $SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
+# x86-64 only: code paths chosen at run time on CPUs with AVX2 (files named *_avx2.cpp).
+if [ "$PLATFORM" = linux-x86_64 ]; then
+    CPU_SOURCES="$CPU_SOURCES $SRC/kernels/cpu/image_sums_avx2.cpp"
+fi
 CUDA_SOURCES="$SRC/kernels/cuda/blob_kernels.cu $SRC/kernels/cuda/image_kernels.cu $SRC/kernels/cuda/device.cu"
 CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"
 
@@ -55,8 +59,9 @@ build_variant() {
         flags="$flags -DSAMPLENORM_WITH_CUDA -I$CUDA_HOME_DIR/include"
     fi
     for f in $CPU_SOURCES; do
-        local o="$dir/obj/$(basename "${f%.*}").o"
-        $CXX $flags -c "$f" -o "$o"
+        local o="$dir/obj/$(basename "${f%.*}").o" extra=""
+        case "$f" in *_avx2.cpp) extra="-mavx2" ;; esac
+        $CXX $flags $extra -c "$f" -o "$o"
         objects="$objects $o"
     done
     if [ "$cuda" = 1 ]; then

@@ -3,13 +3,14 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 #include <vector>
 
 #include "samplenorm/samplenorm.h"
 #include "cpu_kernels.h"
+#include "image_sums.h"
 #include "parallel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -30,36 +31,39 @@ inline int source_channel(int k, int cn, bool swap_rb) {
     return k;
 }
 
-// Channel sums and sums of squares over one row of interleaved pixels, exact in integers.
-// Blocks of 16 pixels are CN vectors of 16 bytes; byte i of a block always belongs to channel
-// i % CN, so the lanes accumulate without shuffles and are sorted into channels only when the
-// 16-bit sums are flushed (every 256 blocks, before 255 * 257 could overflow them).
 template <int CN>
-void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
-    int x = 0;
+void span_sums(const RowSpan& span, uint64_t* sum, uint64_t* sum_sq) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const bool avx2 = __builtin_cpu_supports("avx2");
+    if (avx2) {
+        span_sums_avx2(span, CN, sum, sum_sq);
+        return;
+    }
+#endif
 #if defined(__SSE2__)
-    constexpr int kFlushBlocks = 256;
     const __m128i zero = _mm_setzero_si128();
-    while (x + 16 <= len) {
-        __m128i s16[CN][2], q32[CN][4];
+    __m128i s16[CN][2], q32[CN][4];
+    auto reset = [&] {
         for (int k = 0; k < CN; ++k) {
             s16[k][0] = s16[k][1] = zero;
             q32[k][0] = q32[k][1] = q32[k][2] = q32[k][3] = zero;
         }
-        for (int blocks = 0; blocks < kFlushBlocks && x + 16 <= len; ++blocks, x += 16) {
-            const uint8_t* b = p + static_cast<int64_t>(x) * CN;
-            for (int k = 0; k < CN; ++k) {
-                __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
-                __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
-                s16[k][0] = _mm_add_epi16(s16[k][0], lo);
-                s16[k][1] = _mm_add_epi16(s16[k][1], hi);
-                __m128i sq_lo = _mm_mullo_epi16(lo, lo), sq_hi = _mm_mullo_epi16(hi, hi);  // <= 65025
-                q32[k][0] = _mm_add_epi32(q32[k][0], _mm_unpacklo_epi16(sq_lo, zero));
-                q32[k][1] = _mm_add_epi32(q32[k][1], _mm_unpackhi_epi16(sq_lo, zero));
-                q32[k][2] = _mm_add_epi32(q32[k][2], _mm_unpacklo_epi16(sq_hi, zero));
-                q32[k][3] = _mm_add_epi32(q32[k][3], _mm_unpackhi_epi16(sq_hi, zero));
-            }
+    };
+    reset();
+    auto block = [&](const uint8_t* b) {
+        for (int k = 0; k < CN; ++k) {
+            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
+            __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+            s16[k][0] = _mm_add_epi16(s16[k][0], lo);
+            s16[k][1] = _mm_add_epi16(s16[k][1], hi);
+            __m128i sq_lo = _mm_mullo_epi16(lo, lo), sq_hi = _mm_mullo_epi16(hi, hi);
+            q32[k][0] = _mm_add_epi32(q32[k][0], _mm_unpacklo_epi16(sq_lo, zero));
+            q32[k][1] = _mm_add_epi32(q32[k][1], _mm_unpackhi_epi16(sq_lo, zero));
+            q32[k][2] = _mm_add_epi32(q32[k][2], _mm_unpacklo_epi16(sq_hi, zero));
+            q32[k][3] = _mm_add_epi32(q32[k][3], _mm_unpackhi_epi16(sq_hi, zero));
         }
+    };
+    auto flush = [&] {
         for (int k = 0; k < CN; ++k) {
             alignas(16) uint16_t s[16];
             alignas(16) uint32_t q[16];
@@ -71,22 +75,19 @@ void row_sums(const uint8_t* p, int len, uint64_t* sum, uint64_t* sum_sq) {
                 sum_sq[(16 * k + i) % CN] += q[i];
             }
         }
-    }
+        reset();
+    };
+    for_each_block<CN, 16>(span, sum, sum_sq, block, flush);
+#else
+    for (int y = 0; y < span.rows; ++y) scalar_sums(span.row(y), 0, span.w, CN, sum, sum_sq);
 #endif
-    for (; x < len; ++x) {
-        for (int j = 0; j < CN; ++j) {
-            uint64_t v = p[static_cast<int64_t>(x) * CN + j];
-            sum[j] += v;
-            sum_sq[j] += v * v;
-        }
-    }
 }
 
-void row_sums_any(const uint8_t* p, int len, int cn, uint64_t* sum, uint64_t* sum_sq) {
+void span_sums_any(const RowSpan& span, int cn, uint64_t* sum, uint64_t* sum_sq) {
     switch (cn) {
-        case 1: row_sums<1>(p, len, sum, sum_sq); break;
-        case 3: row_sums<3>(p, len, sum, sum_sq); break;
-        default: row_sums<4>(p, len, sum, sum_sq); break;
+        case 1: span_sums<1>(span, sum, sum_sq); break;
+        case 3: span_sums<3>(span, sum, sum_sq); break;
+        default: span_sums<4>(span, sum, sum_sq); break;
     }
 }
 
@@ -174,27 +175,33 @@ void planes_to_hwc(const float* const* planes, int w, uint8_t* p, const Affine* 
 
 void image_stats(const uint8_t* const* images, const size_t* steps, int n, int h, int w, int cn,
                  int scope, double* mean, double* var) {
-    const int64_t rows = static_cast<int64_t>(n) * h;
-    std::vector<uint64_t> sums(static_cast<size_t>(rows) * cn * 2, 0);
-    parallel_for(rows, static_cast<double>(w) * cn, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            int64_t img = r / h, y = r % h;
-            const uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
-            uint64_t* s = &sums[static_cast<size_t>(r) * cn * 2];
-            row_sums_any(p, w, cn, s, s + cn);
+    // Work items are spans of rows of one image, about kSpanPixels each.
+    constexpr int64_t kSpanPixels = 65536;
+    const int rows_per_span = static_cast<int>(std::max<int64_t>(1, kSpanPixels / w));
+    const int spans_per_image = (h + rows_per_span - 1) / rows_per_span;
+    const int64_t items = static_cast<int64_t>(n) * spans_per_image;
+    std::vector<uint64_t> sums(static_cast<size_t>(items) * cn * 2, 0);
+    parallel_for(items, static_cast<double>(rows_per_span) * w * cn, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+            int64_t img = item / spans_per_image;
+            int y0 = static_cast<int>(item % spans_per_image) * rows_per_span;
+            RowSpan span{images[img] + y0 * static_cast<int64_t>(steps[img]), steps[img],
+                         std::min(rows_per_span, h - y0), w};
+            uint64_t* s = &sums[static_cast<size_t>(item) * cn * 2];
+            span_sums_any(span, cn, s, s + cn);
         }
     });
     // Integer sums are exact, so the merge order cannot change the result.
     const int groups = scope == SN_SCOPE_SAMPLE ? n : 1;
-    const int64_t rows_per_group = rows / groups;
+    const int64_t items_per_group = items / groups;
     for (int g = 0; g < groups; ++g) {
         for (int j = 0; j < cn; ++j) {
             uint64_t s = 0, ss = 0;
-            for (int64_t r = g * rows_per_group; r < (g + 1) * rows_per_group; ++r) {
-                s += sums[static_cast<size_t>(r) * cn * 2 + j];
-                ss += sums[static_cast<size_t>(r) * cn * 2 + cn + j];
+            for (int64_t it = g * items_per_group; it < (g + 1) * items_per_group; ++it) {
+                s += sums[static_cast<size_t>(it) * cn * 2 + j];
+                ss += sums[static_cast<size_t>(it) * cn * 2 + cn + j];
             }
-            uint64_t count = static_cast<uint64_t>(rows_per_group) * w;
+            uint64_t count = static_cast<uint64_t>(n / groups) * h * w;
             exact_moments(count, s, ss, &mean[g * cn + j], &var[g * cn + j]);
         }
     }

@@ -20,7 +20,9 @@ class ImageConversionTest {
     @ParameterizedTest(name = "N={0} {1}x{2}x{3} pad={4} {5}")
     @CsvSource({
         "1, 1, 1, 3, 0, BATCH", "1, 7, 13, 3, 5, SAMPLE", "4, 31, 17, 3, 0, BATCH", "4, 31, 17, 3, 3, SAMPLE",
-        "2, 64, 65, 1, 1, BATCH", "3, 9, 250, 4, 2, SAMPLE", "16, 32, 33, 3, 0, BATCH"})
+        "2, 64, 65, 1, 1, BATCH", "3, 9, 250, 4, 2, SAMPLE", "16, 32, 33, 3, 0, BATCH",
+        // Many vector blocks per row and per span: lane sums are flushed mid-row and mid-span.
+        "1, 300, 1000, 3, 7, BATCH", "2, 517, 700, 4, 0, SAMPLE", "1, 200, 4100, 1, 3, BATCH"})
     void imageStatisticsAreExact(int n, int h, int w, int cn, int pad, StatsScope scope) {
         List<Mat> images = TestData.images(n, h, w, cn, pad, n * 7L + w);
         ChannelStats stats = HostKernels.imageStatistics(images, scope);

@@ -273,9 +273,17 @@ public final class Generator implements AutoCloseable {
                     throw modelError("the input mode needs as many output channels as input channels; the model maps " + c + " to "
                             + out.size(1));
                 }
+                Mat y = out.isContinuous() ? out : out.clone();
                 Mat result = new Mat();
-                denormalize(out.isContinuous() ? out : out.clone(), result, stats, options.eps());
-                return result;
+                try {
+                    denormalize(y, result, stats, options.eps());
+                    return result;
+                } catch (RuntimeException e) {
+                    result.close();
+                    throw e;
+                } finally {
+                    if (y != out) y.close();
+                }
             }
         }
     }

@@ -305,6 +305,16 @@ class GeneratorTest {
     }
 
     @Test
+    void autoUsesCudaWhereUsable() {
+        String reason = GpuSupport.skipReason();
+        if (reason != null) System.out.println("skipping CUDA generator test: " + reason);
+        Assumptions.assumeTrue(reason == null, reason);
+        try (Generator g = Generator.load(unet(14).model(), GeneratorOptions.defaults())) {
+            assertEquals(Device.cuda(), g.device());
+        }
+    }
+
+    @Test
     void cudaWithoutAUsableDeviceIsAClearError() {
         String reason = GpuSupport.skipReason();
         Assumptions.assumeTrue(reason != null, "CUDA is usable here");

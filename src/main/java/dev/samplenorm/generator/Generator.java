@@ -1,0 +1,490 @@
+package dev.samplenorm.generator;
+
+import static org.bytedeco.opencv.global.opencv_core.CV_32F;
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
+import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_CUDA;
+import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_OPENCV;
+import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CPU;
+import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CUDA;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
+import static org.bytedeco.opencv.global.opencv_imgproc.resize;
+
+import dev.samplenorm.Device;
+import dev.samplenorm.SampleNormException;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.kernels.ChannelStats;
+import dev.samplenorm.kernels.HostKernels;
+import dev.samplenorm.kernels.PixelMapping;
+import dev.samplenorm.kernels.StatsScope;
+import dev.samplenorm.onnx.ModelInfo;
+import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.onnx.OpenCvNets;
+import dev.samplenorm.onnx.OpenCvShapes;
+import dev.samplenorm.onnx.StatisticsRewrite;
+import dev.samplenorm.onnx.TensorInfo;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Size;
+import org.bytedeco.opencv.opencv_dnn.Net;
+
+/**
+ * A Pix2Pix-style image-to-image generator (an ONNX model with one NCHW float input) run by
+ * OpenCV DNN with the BatchNorm statistics of a {@link StatisticsMode}.
+ *
+ * <pre>{@code
+ * try (Generator g = Generator.load(Path.of("pix2pix.onnx"), GeneratorOptions.defaults())) {
+ *     List<Mat> out = g.translate(List.of(imread("sketch.png")));   // 8-bit BGR in, 8-bit BGR out
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p><b>Sizes.</b> A model whose input declares fixed H and W runs at that size: {@link #translate}
+ * resizes other images to it and its outputs back (see {@link ResizePolicy}), {@link #translateBlob}
+ * refuses other blob sizes. A model with symbolic H / W runs at each batch's own size; one rewritten
+ * network is kept per size (the {@value #NET_CACHE_SIZE} most recently used). The batch size is
+ * never fixed: one network serves every N.
+ *
+ * <p><b>Ownership.</b> Mats returned by {@link #translate} and {@link #translateBlob} are new and
+ * belong to the caller, who closes them. The generator owns its OpenCV networks and frees them in
+ * {@link #close()}, which is idempotent; any other call after it throws {@link IllegalStateException}.
+ *
+ * <p><b>Threads.</b> An OpenCV {@code Net} is not thread-safe, so the methods of one instance are
+ * synchronized: concurrent calls are safe but run one at a time. For parallel throughput use one
+ * instance per thread.
+ */
+public final class Generator implements AutoCloseable {
+
+    /** How many rewritten networks (one per input size) a model with symbolic H / W keeps. */
+    public static final int NET_CACHE_SIZE = 4;
+
+    private static final System.Logger LOG = System.getLogger(Generator.class.getName());
+    private static final double PIXEL_SCALE = 1.0 / 127.5;
+
+    private final OnnxModel model;
+    private final OnnxModel runningForm;
+    private final ModelInfo info;
+    private final GeneratorOptions options;
+    private final StatisticsMode mode;
+    private final Device device;
+    private final int modelC, modelH, modelW; // -1 where the model leaves the extent open
+    private final int outputC;
+    private final Map<List<Integer>, Net> nets = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<Integer>, Net> eldest) {
+            if (size() <= NET_CACHE_SIZE) return false;
+            eldest.getValue().close();
+            return true;
+        }
+    };
+    private boolean closed;
+
+    private Generator(OnnxModel model, GeneratorOptions options) {
+        this.model = model;
+        this.options = options;
+        this.mode = options.statistics();
+        this.info = model.info();
+        if (info.inputs().size() != 1) {
+            throw modelError("expected a generator with exactly one data input, the model has " + info.inputs().size() + ": "
+                    + info.inputs());
+        }
+        TensorInfo in = info.input();
+        if (in.elementType() != 0 && in.elementType() != TensorInfo.FLOAT) {
+            throw modelError("model input '" + in.name() + "': expected FLOAT elements, got " + in.elementTypeName());
+        }
+        if (in.rankKnown() && in.rank() != 4) {
+            throw modelError("model input '" + in.name() + "': expected a 4-D NCHW tensor, got shape " + in.dims());
+        }
+        this.modelC = (int) in.dim(1);
+        this.modelH = (int) in.dim(2);
+        this.modelW = (int) in.dim(3);
+        this.outputC = info.outputs().isEmpty() ? -1 : (int) info.outputs().get(0).dim(1);
+        if (mode == StatisticsMode.INPUT && modelC > 0 && outputC > 0 && modelC != outputC) {
+            throw modelError("the input mode de-normalizes each output channel with the statistics of the same input channel, so it"
+                    + " needs as many output channels as input channels; the model maps " + modelC + " to " + outputC);
+        }
+        // The inference form is needed by running and input modes, and checks the model's structure early for all.
+        this.runningForm = StatisticsRewrite.rewrite(model, StatisticsMode.RUNNING, null);
+        if (runningForm.info().outputs().size() != 1) {
+            throw modelError("expected a generator with one output (besides BatchNorm running statistics), the model has "
+                    + runningForm.info().outputs());
+        }
+        for (String w : info.warnings()) LOG.log(Level.WARNING, w);
+        if (mode.usesBatchStatisticsInside() && info.batchNormCount() == 0) {
+            LOG.log(Level.WARNING, "statistics mode " + mode.cliName() + ": the model has no BatchNormalization node, nothing to"
+                    + " rewrite; it runs as exported");
+        }
+        this.device = chooseDevice(options);
+        LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device);
+        if (modelC > 0 && modelH > 0 && modelW > 0) {
+            // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
+            try {
+                net(modelC, modelH, modelW);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+    }
+
+    /** Loads an {@code .onnx} file. */
+    public static Generator load(Path path, GeneratorOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        return new Generator(OnnxModel.read(path), options);
+    }
+
+    /** Loads a model from the bytes of an {@code .onnx} file. */
+    public static Generator load(byte[] onnx, GeneratorOptions options) {
+        Objects.requireNonNull(options, "options");
+        return new Generator(OnnxModel.parse(onnx), options);
+    }
+
+    /** Loads a model already parsed (or built in code). */
+    public static Generator load(OnnxModel model, GeneratorOptions options) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(options, "options");
+        return new Generator(model, options);
+    }
+
+    /** Loads a model from the class path, e.g. {@code "models/pix2pix.onnx"}. */
+    public static Generator loadResource(String resource, GeneratorOptions options) {
+        Objects.requireNonNull(options, "options");
+        return new Generator(OnnxModel.fromResource(resource), options);
+    }
+
+    // ---------------------------------------------------------------------------------- device
+
+    /**
+     * Number of CUDA devices OpenCV's DNN module can use: 0 with the CPU build of OpenCV, -1 with
+     * its GPU build on a machine without driver or device.
+     */
+    public static int openCvCudaDeviceCount() {
+        return opencv_core.getCudaEnabledDeviceCount();
+    }
+
+    private static Device chooseDevice(GeneratorOptions options) {
+        Device requested = options.device().orElse(null);
+        if (requested != null && requested.isCpu()) return requested;
+        // Ask both sides before anything touches CUDA: OpenCV's GPU build leaves a Net unusable
+        // when the CUDA backend is selected on a machine without a device.
+        int cv = openCvCudaDeviceCount();
+        boolean kernels = Device.cudaAvailable();
+        int ordinal = requested == null ? 0 : requested.ordinal();
+        if (kernels && cv > ordinal) return Device.cuda(ordinal);
+        String why = cudaUnavailableReason(kernels, cv, ordinal);
+        if (requested == null) {
+            LOG.log(Level.INFO, "device auto: using the CPU (" + why + ")");
+            return Device.cpu();
+        }
+        throw new SampleNormException(SampleNormException.Code.NO_CUDA_DEVICE, "device " + requested + " was requested but "
+                + why + "; use device cpu or auto");
+    }
+
+    private static String cudaUnavailableReason(boolean kernels, int cv, int ordinal) {
+        List<String> r = new ArrayList<>();
+        if (cv == 0) {
+            r.add("OpenCV is its CPU build (the GPU build comes with opencv-platform-gpu, Maven profile -Pgpu)");
+        } else if (cv < 0) {
+            r.add("OpenCV's GPU build finds no CUDA driver or device");
+        } else if (cv <= ordinal) {
+            r.add("OpenCV sees only " + cv + " CUDA device(s)");
+        }
+        if (!kernels) r.add("samplenorm's native kernels: " + Device.cudaStatus());
+        return r.isEmpty() ? "CUDA is not usable" : String.join("; ", r);
+    }
+
+    // ---------------------------------------------------------------------------------- networks
+
+    /** The network for one input size, rewritten for the statistics mode. */
+    private Net net(int c, int h, int w) {
+        List<Integer> key = List.of(c, h, w);
+        Net net = nets.get(key);
+        if (net != null) return net;
+        OnnxModel rewritten = mode.usesBatchStatisticsInside() && info.batchNormCount() > 0
+                ? StatisticsRewrite.rewrite(model, mode, OpenCvShapes.atInput(1, c, h, w))
+                : runningForm;
+        net = OpenCvNets.read(rewritten);
+        try {
+            if (device.isCuda()) {
+                if (device.ordinal() != 0) opencv_core.setDevice(device.ordinal());
+                net.setPreferableBackend(DNN_BACKEND_CUDA);
+                net.setPreferableTarget(DNN_TARGET_CUDA);
+            } else {
+                net.setPreferableBackend(DNN_BACKEND_OPENCV);
+                net.setPreferableTarget(DNN_TARGET_CPU);
+            }
+        } catch (RuntimeException e) {
+            net.close();
+            throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN cannot select device " + device + ": "
+                    + OpenCvNets.message(e), e);
+        }
+        nets.put(key, net);
+        return net;
+    }
+
+    /** Runs the network; the returned Mat may share the network's output memory until its next run. */
+    private Mat forward(Mat blob, int n, int c, int h, int w) {
+        Net net = net(c, h, w);
+        try {
+            if (device.isCuda() && device.ordinal() != 0) opencv_core.setDevice(device.ordinal());
+            net.setInput(blob);
+            return net.forward();
+        } catch (RuntimeException e) {
+            throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN failed to run the model on a [" + n + ", " + c
+                    + ", " + h + ", " + w + "] input on " + device + ": " + OpenCvNets.message(e), e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- blobs
+
+    /**
+     * Translates a float32 NCHW blob in model units (for a Tanh generator, [-1, 1] in the model's
+     * channel order) into the output blob. Under {@link StatisticsMode#INPUT} the blob is normalized
+     * per channel with its batch mean and biased variance, and the output de-normalized with the same.
+     *
+     * @param blob a continuous 4-D CV_32F Mat; C, H and W must match the model where it fixes them
+     * @return a new CV_32F blob, owned by the caller
+     */
+    public synchronized Mat translateBlob(Mat blob) {
+        ensureOpen();
+        int[] s = checkBlob(blob);
+        int n = s[0], c = s[1], h = s[2], w = s[3];
+        if (mode != StatisticsMode.INPUT) {
+            try (Mat out = forward(blob, n, c, h, w)) {
+                checkOutput(out, n);
+                return out.clone();
+            }
+        }
+        ChannelStats stats = HostKernels.statistics(blob, StatsScope.BATCH);
+        try (Mat normalized = new Mat()) {
+            HostKernels.normalize(blob, normalized, stats, null, null, options.eps());
+            try (Mat out = forward(normalized, n, c, h, w)) {
+                checkOutput(out, n);
+                if (out.size(1) != c) {
+                    throw modelError("the input mode needs as many output channels as input channels; the model maps " + c + " to "
+                            + out.size(1));
+                }
+                Mat y = out.isContinuous() ? out : out.clone();
+                Mat result = new Mat();
+                try {
+                    denormalize(y, result, stats, options.eps());
+                    return result;
+                } catch (RuntimeException e) {
+                    result.close();
+                    throw e;
+                } finally {
+                    if (y != out) y.close();
+                }
+            }
+        }
+    }
+
+    /** {@code y * sqrt(var + eps) + mean} per channel, with the normalize kernel and unit statistics. */
+    private static void denormalize(Mat y, Mat dst, ChannelStats stats, double eps) {
+        int c = stats.channels(), n = y.size(0);
+        float[] gamma = new float[c], beta = new float[c];
+        for (int j = 0; j < c; j++) {
+            gamma[j] = (float) Math.sqrt(stats.variance(0, j) + eps);
+            beta[j] = (float) stats.mean(0, j);
+        }
+        // mean 0, variance 0 and eps 1 make the kernel's (y - 0) / sqrt(0 + 1) exactly y.
+        ChannelStats unit = new ChannelStats(StatsScope.BATCH, n, c, new double[c], new double[c]);
+        HostKernels.normalize(y, dst, unit, gamma, beta, 1.0);
+    }
+
+    private int[] checkBlob(Mat blob) {
+        Objects.requireNonNull(blob, "blob");
+        if (blob.isNull() || blob.empty()) {
+            throw new IllegalArgumentException("blob: expected a 4-D float32 NCHW blob, got an empty Mat");
+        }
+        if (blob.dims() != 4 || blob.type() != CV_32F) {
+            throw new IllegalArgumentException("blob: expected a 4-D float32 NCHW blob (CV_32F, dims = 4), got dims = " + blob.dims()
+                    + ", type = " + blob.type());
+        }
+        if (!blob.isContinuous()) {
+            throw new IllegalArgumentException("blob: expected a continuous blob, got a non-continuous view; clone() it first");
+        }
+        int[] s = {blob.size(0), blob.size(1), blob.size(2), blob.size(3)};
+        if ((modelC > 0 && s[1] != modelC) || (modelH > 0 && s[2] != modelH) || (modelW > 0 && s[3] != modelW)) {
+            throw new IllegalArgumentException("blob: expected shape [N, " + dim(modelC) + ", " + dim(modelH) + ", " + dim(modelW)
+                    + "] for model input '" + info.input().name() + "', got " + Arrays.toString(s));
+        }
+        return s;
+    }
+
+    private static String dim(int d) {
+        return d > 0 ? Integer.toString(d) : "any";
+    }
+
+    private static void checkOutput(Mat out, int n) {
+        if (out.dims() != 4 || out.type() != CV_32F || out.size(0) != n) {
+            int[] s = new int[Math.max(out.dims(), 0)];
+            for (int i = 0; i < s.length; i++) s[i] = out.size(i);
+            throw new SampleNormException(SampleNormException.Code.MODEL, "expected the model output to be a float32 NCHW blob with N = "
+                    + n + ", got shape " + Arrays.toString(s) + " of type " + out.type());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- images
+
+    /**
+     * Translates 8-bit BGR images (CV_8UC3, any size, all of one size when the model has no fixed
+     * size) into 8-bit images: pixels map to model values with {@code p / 127.5 - 1} and back with
+     * rounding and saturation, channels swap to RGB and back unless {@link GeneratorOptions#swapRB()}
+     * is false. Under {@link StatisticsMode#BATCH} and {@link StatisticsMode#INPUT} the images of
+     * the list form one batch; under the other modes each image's output is independent of the others.
+     *
+     * <p>Outputs are 3-channel BGR (1-channel for a one-channel model output). An image that was
+     * resized to the model's size has its output resized back to the image's size when the model's
+     * output size equals its input size; otherwise outputs have the model's output size.
+     *
+     * @return one new Mat per image, owned by the caller
+     */
+    public synchronized List<Mat> translate(List<Mat> images) {
+        ensureOpen();
+        Objects.requireNonNull(images, "images");
+        if (images.isEmpty()) throw new IllegalArgumentException("images: expected at least one image, got an empty list");
+        if (modelC > 0 && modelC != 3) {
+            throw modelError("translate() feeds 3-channel images, but model input '" + info.input().name() + "' has " + modelC
+                    + " channels (expected NCHW with C = 3); use translateBlob() for other inputs");
+        }
+        for (int i = 0; i < images.size(); i++) {
+            Mat m = images.get(i);
+            if (m == null || m.isNull() || m.empty()) throw new IllegalArgumentException("images: image " + i + " is null or empty");
+            if (m.dims() != 2 || m.type() != CV_8UC3) {
+                throw new IllegalArgumentException("images: image " + i + " must be a 2-D 8-bit BGR Mat (CV_8UC3), got dims = "
+                        + m.dims() + ", type = " + m.type() + "; convert it with cvtColor first");
+            }
+        }
+        int h = modelH > 0 ? modelH : images.get(0).rows();
+        int w = modelW > 0 ? modelW : images.get(0).cols();
+        List<Mat> inputs = new ArrayList<>(images.size());
+        List<Mat> owned = new ArrayList<>();
+        try {
+            for (int i = 0; i < images.size(); i++) {
+                Mat m = images.get(i);
+                if (m.rows() == h && m.cols() == w) {
+                    inputs.add(m);
+                    continue;
+                }
+                if (modelH <= 0 || modelW <= 0 || options.resize() == ResizePolicy.REJECT) {
+                    String why = modelH > 0 && modelW > 0 ? "the model's input size" : "the size of image 0 (the model has no fixed size)";
+                    throw new IllegalArgumentException("images: image " + i + " is " + m.cols() + "x" + m.rows() + ", expected " + w + "x"
+                            + h + ", " + why + (options.resize() == ResizePolicy.REJECT ? "; resize policy is REJECT" : ""));
+                }
+                Mat r = new Mat();
+                owned.add(r);
+                resize(m, r, new Size(w, h), 0, 0, interpolation(m.cols(), m.rows(), w, h));
+                inputs.add(r);
+            }
+            return run(images, inputs, h, w);
+        } finally {
+            for (Mat m : owned) m.close();
+        }
+    }
+
+    private List<Mat> run(List<Mat> originals, List<Mat> inputs, int h, int w) {
+        int n = inputs.size();
+        boolean inputMode = mode == StatisticsMode.INPUT;
+        try (Mat blob = new Mat()) {
+            ChannelStats stats = inputMode
+                    ? HostKernels.imagesToNormalizedBlob(inputs, blob, StatsScope.BATCH, options.swapRB(), PIXEL_SCALE, options.eps())
+                    : null;
+            if (!inputMode) HostKernels.imagesToBlob(inputs, blob, PixelMapping.symmetric(), options.swapRB());
+            try (Mat out = forward(blob, n, 3, h, w)) {
+                checkOutput(out, n);
+                int oc = out.size(1), oh = out.size(2), ow = out.size(3);
+                if (inputMode && oc != 3) {
+                    throw modelError("the input mode needs as many output channels as input channels; the model maps 3 to " + oc);
+                }
+                if (oc != 1 && oc != 3) {
+                    throw modelError("translate() writes 1- or 3-channel images, the model output has " + oc + " channels; use"
+                            + " translateBlob()");
+                }
+                Mat src = out.isContinuous() ? out : out.clone();
+                List<Mat> results = new ArrayList<>(n);
+                try {
+                    for (int i = 0; i < n; i++) results.add(new Mat());
+                    boolean swap = options.swapRB() && oc == 3;
+                    if (inputMode) HostKernels.blobToImages(src, results, stats, swap, PIXEL_SCALE, options.eps());
+                    else HostKernels.blobToImages(src, results, PixelMapping.symmetric(), swap);
+                    if (oh == h && ow == w) {
+                        for (int i = 0; i < n; i++) {
+                            Mat o = originals.get(i);
+                            if (o.rows() == h && o.cols() == w) continue;
+                            Mat back = new Mat();
+                            resize(results.get(i), back, new Size(o.cols(), o.rows()), 0, 0, interpolation(w, h, o.cols(), o.rows()));
+                            results.get(i).close();
+                            results.set(i, back);
+                        }
+                    }
+                    return results;
+                } catch (RuntimeException e) {
+                    for (Mat r : results) r.close();
+                    throw e;
+                } finally {
+                    if (src != out) src.close();
+                }
+            }
+        }
+    }
+
+    private static int interpolation(int fromW, int fromH, int toW, int toH) {
+        return toW <= fromW && toH <= fromH ? INTER_AREA : INTER_LINEAR;
+    }
+
+    // ---------------------------------------------------------------------------------- state
+
+    public StatisticsMode statistics() {
+        return mode;
+    }
+
+    /** The device the network runs on (resolved from auto at load). */
+    public Device device() {
+        return device;
+    }
+
+    public GeneratorOptions options() {
+        return options;
+    }
+
+    /** What the loaded (not rewritten) model contains. */
+    public ModelInfo modelInfo() {
+        return info;
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the OpenCV networks. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (Net n : nets.values()) n.close();
+        nets.clear();
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("this Generator is closed");
+    }
+
+    private static SampleNormException modelError(String message) {
+        return new SampleNormException(SampleNormException.Code.MODEL, message);
+    }
+
+    @Override
+    public String toString() {
+        return "Generator{" + mode.cliName() + ", " + device + ", " + info.summary() + "}";
+    }
+}

@@ -1,0 +1,80 @@
+package dev.samplenorm.cli;
+
+import dev.samplenorm.Device;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Generator;
+import dev.samplenorm.generator.GeneratorOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import picocli.CommandLine.Option;
+
+/** Options shared by the commands that run a generator. */
+final class CommonOptions {
+
+    /** The bundled model, packaged as a class path resource. */
+    static final String BUNDLED_MODEL = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+
+    @Option(names = "--model", paramLabel = "M.onnx", description = "ONNX generator (default: the bundled pix2pix_shapes_128 model)")
+    Path model;
+
+    @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
+            description = "where OpenCV DNN runs the network (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--eps", paramLabel = "E", defaultValue = "1e-5",
+            description = "epsilon of the input-recipe normalization (default: ${DEFAULT-VALUE})")
+    double eps;
+
+    @Option(names = "--verbose", description = "log details and print stack traces")
+    boolean verbose;
+
+    /** Loads the generator, from --model or the bundled resource. */
+    Generator load(StatisticsMode mode) throws IOException {
+        configureLogging(verbose);
+        GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).eps(eps);
+        if (device.trim().equalsIgnoreCase("auto")) {
+            b.autoDevice();
+        } else {
+            b.device(Device.parse(device));
+        }
+        GeneratorOptions options = b.build();
+        if (model == null) {
+            return Generator.loadResource(BUNDLED_MODEL, options);
+        }
+        if (!Files.isRegularFile(model)) {
+            throw new UserError("model not found: " + model);
+        }
+        if (!Files.isReadable(model)) {
+            throw new UserError("model not readable: " + model);
+        }
+        return Generator.load(model, options);
+    }
+
+    String modelName() {
+        return model == null ? "bundled pix2pix_shapes_128" : model.getFileName().toString();
+    }
+
+    /** Warnings always go to stderr as one line; details only with --verbose. */
+    static void configureLogging(boolean verbose) {
+        Logger root = Logger.getLogger("dev.samplenorm");
+        root.setUseParentHandlers(false);
+        for (var h : root.getHandlers()) root.removeHandler(h);
+        ConsoleHandler h = new ConsoleHandler();
+        h.setFormatter(new SimpleFormatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                return "samplenorm: " + r.getLevel().getName().toLowerCase(java.util.Locale.ROOT) + ": " + formatMessage(r)
+                        + System.lineSeparator();
+            }
+        });
+        Level level = verbose ? Level.FINE : Level.WARNING;
+        h.setLevel(level);
+        root.setLevel(level);
+        root.addHandler(h);
+    }
+}

@@ -78,6 +78,48 @@ void check_conversion(double scale, double eps) {
     check_eps(eps, true);
 }
 
+// One check per operation, shared by its host and CUDA entry points.
+void check_blob_stats(const float* src, size_t step, int n, int c, int h, int w, int scope,
+                      const double* mean, const double* var) {
+    check_shape(n, c, h, w);
+    check_scope(scope);
+    check_blob(src, step, w, "src");
+    check_not_null(mean, "mean");
+    check_not_null(var, "var");
+}
+
+void check_blob_normalize(const float* src, size_t src_step, const float* dst, size_t dst_step,
+                          int n, int c, int h, int w, int scope, const double* mean,
+                          const double* var, double eps) {
+    check_blob_stats(src, src_step, n, c, h, w, scope, mean, var);
+    check_blob(dst, dst_step, w, "dst");
+    check_eps(eps, false);
+}
+
+void check_image_stats(const uint8_t* const* images, const size_t* steps, int n, int h, int w,
+                       int cn, int scope, const double* mean, const double* var) {
+    check_images(images, steps, n, h, w, cn);
+    check_scope(scope);
+    check_not_null(mean, "mean");
+    check_not_null(var, "var");
+}
+
+void check_images_to_blob(const uint8_t* const* images, const size_t* steps, int n, int h, int w,
+                          int cn, int scope, const double* mean, const double* var, double scale,
+                          double eps, const float* dst, size_t dst_step) {
+    check_image_stats(images, steps, n, h, w, cn, scope, mean, var);
+    check_conversion(scale, eps);
+    check_blob(dst, dst_step, w, "dst");
+}
+
+void check_blob_to_images(const float* src, size_t src_step, int n, int c, int h, int w, int scope,
+                          const double* mean, const double* var, double scale, double eps,
+                          const uint8_t* const* images, const size_t* steps) {
+    check_blob_stats(src, src_step, n, c, h, w, scope, mean, var);
+    check_images(images, steps, n, h, w, c);
+    check_conversion(scale, eps);
+}
+
 #ifdef SAMPLENORM_WITH_CUDA
 void require_device() {
     std::string why;
@@ -144,33 +186,20 @@ SN_EXPORT const char* cuda_status() {
 
 SN_EXPORT void blob_stats(const float* src, size_t step, int n, int c, int h, int w, int scope,
                           double* mean, double* var) {
-    check_shape(n, c, h, w);
-    check_scope(scope);
-    check_blob(src, step, w, "src");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
+    check_blob_stats(src, step, n, c, h, w, scope, mean, var);
     cpu::blob_stats(src, step, n, c, h, w, scope, mean, var);
 }
 
 SN_EXPORT void blob_normalize(const float* src, size_t src_step, float* dst, size_t dst_step,
                               int n, int c, int h, int w, int scope, const double* mean,
                               const double* var, const float* gamma, const float* beta, double eps) {
-    check_shape(n, c, h, w);
-    check_scope(scope);
-    check_blob(src, src_step, w, "src");
-    check_blob(dst, dst_step, w, "dst");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_eps(eps, false);
+    check_blob_normalize(src, src_step, dst, dst_step, n, c, h, w, scope, mean, var, eps);
     cpu::blob_normalize(src, src_step, dst, dst_step, n, c, h, w, scope, mean, var, gamma, beta, eps);
 }
 
 SN_EXPORT void image_stats(const uint8_t* const* images, const size_t* steps, int n, int h, int w,
                            int cn, int scope, double* mean, double* var) {
-    check_images(images, steps, n, h, w, cn);
-    check_scope(scope);
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
+    check_image_stats(images, steps, n, h, w, cn, scope, mean, var);
     cpu::image_stats(images, steps, n, h, w, cn, scope, mean, var);
 }
 
@@ -178,25 +207,14 @@ SN_EXPORT void images_to_blob(const uint8_t* const* images, const size_t* steps,
                               int w, int cn, bool swap_rb, int scope, const double* mean,
                               const double* var, double scale, double eps, float* dst,
                               size_t dst_step) {
-    check_images(images, steps, n, h, w, cn);
-    check_scope(scope);
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_conversion(scale, eps);
-    check_blob(dst, dst_step, w, "dst");
+    check_images_to_blob(images, steps, n, h, w, cn, scope, mean, var, scale, eps, dst, dst_step);
     cpu::images_to_blob(images, steps, n, h, w, cn, swap_rb, scope, mean, var, scale, eps, dst, dst_step);
 }
 
 SN_EXPORT void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int w,
                               bool swap_rb, int scope, const double* mean, const double* var,
                               double scale, double eps, uint8_t* const* images, const size_t* steps) {
-    check_shape(n, c, h, w);
-    check_images(images, steps, n, h, w, c);
-    check_scope(scope);
-    check_blob(src, src_step, w, "src");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_conversion(scale, eps);
+    check_blob_to_images(src, src_step, n, c, h, w, scope, mean, var, scale, eps, images, steps);
     cpu::blob_to_images(src, src_step, n, c, h, w, swap_rb, scope, mean, var, scale, eps, images, steps);
 }
 
@@ -205,11 +223,7 @@ SN_EXPORT void blob_to_images(const float* src, size_t src_step, int n, int c, i
 
 SN_EXPORT void blob_stats_cuda(const float* src, size_t step, int n, int c, int h, int w,
                                int scope, double* mean, double* var, void* stream) {
-    check_shape(n, c, h, w);
-    check_scope(scope);
-    check_blob(src, step, w, "src");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
+    check_blob_stats(src, step, n, c, h, w, scope, mean, var);
     require_device();
 #ifdef SAMPLENORM_WITH_CUDA
     cuda::blob_stats(src, step, n, c, h, w, scope, mean, var, stream);
@@ -222,13 +236,7 @@ SN_EXPORT void blob_normalize_cuda(const float* src, size_t src_step, float* dst
                                    int n, int c, int h, int w, int scope, const double* mean,
                                    const double* var, const float* gamma, const float* beta,
                                    double eps, void* stream) {
-    check_shape(n, c, h, w);
-    check_scope(scope);
-    check_blob(src, src_step, w, "src");
-    check_blob(dst, dst_step, w, "dst");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_eps(eps, false);
+    check_blob_normalize(src, src_step, dst, dst_step, n, c, h, w, scope, mean, var, eps);
     require_device();
 #ifdef SAMPLENORM_WITH_CUDA
     cuda::blob_normalize(src, src_step, dst, dst_step, n, c, h, w, scope, mean, var, gamma, beta, eps, stream);
@@ -239,10 +247,7 @@ SN_EXPORT void blob_normalize_cuda(const float* src, size_t src_step, float* dst
 
 SN_EXPORT void image_stats_cuda(const uint8_t* const* images, const size_t* steps, int n, int h,
                                 int w, int cn, int scope, double* mean, double* var, void* stream) {
-    check_images(images, steps, n, h, w, cn);
-    check_scope(scope);
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
+    check_image_stats(images, steps, n, h, w, cn, scope, mean, var);
     require_device();
 #ifdef SAMPLENORM_WITH_CUDA
     auto batch = pack_images<cuda::ImageBatch>(images, steps, n);
@@ -256,12 +261,7 @@ SN_EXPORT void images_to_blob_cuda(const uint8_t* const* images, const size_t* s
                                    int h, int w, int cn, bool swap_rb, int scope,
                                    const double* mean, const double* var, double scale, double eps,
                                    float* dst, size_t dst_step, void* stream) {
-    check_images(images, steps, n, h, w, cn);
-    check_scope(scope);
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_conversion(scale, eps);
-    check_blob(dst, dst_step, w, "dst");
+    check_images_to_blob(images, steps, n, h, w, cn, scope, mean, var, scale, eps, dst, dst_step);
     require_device();
 #ifdef SAMPLENORM_WITH_CUDA
     auto batch = pack_images<cuda::ImageBatch>(images, steps, n);
@@ -275,13 +275,7 @@ SN_EXPORT void blob_to_images_cuda(const float* src, size_t src_step, int n, int
                                    bool swap_rb, int scope, const double* mean, const double* var,
                                    double scale, double eps, uint8_t* const* images,
                                    const size_t* steps, void* stream) {
-    check_shape(n, c, h, w);
-    check_images(images, steps, n, h, w, c);
-    check_scope(scope);
-    check_blob(src, src_step, w, "src");
-    check_not_null(mean, "mean");
-    check_not_null(var, "var");
-    check_conversion(scale, eps);
+    check_blob_to_images(src, src_step, n, c, h, w, scope, mean, var, scale, eps, images, steps);
     require_device();
 #ifdef SAMPLENORM_WITH_CUDA
     auto batch = pack_images<cuda::MutableImageBatch>(images, steps, n);

@@ -6,12 +6,8 @@
 #include "../common/moments.h"
 #include "cpu_kernels.h"
 #include "parallel.h"
+#include "simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SN_VECTOR_CLONES
-#endif
 
 namespace samplenorm {
 namespace cpu {

@@ -12,12 +12,8 @@
 #include "cpu_kernels.h"
 #include "image_sums.h"
 #include "parallel.h"
+#include "simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SN_VECTOR_CLONES
-#endif
 
 namespace samplenorm {
 namespace cpu {
@@ -31,6 +27,26 @@ inline int source_channel(int k, int cn, bool swap_rb) {
     return k;
 }
 
+#if defined(__SSE2__)
+struct Sse2 {
+    using Reg = __m128i;
+    static constexpr int kBytes = 16;
+    static Reg zero() { return _mm_setzero_si128(); }
+    static Reg load(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+    static Reg unpacklo8(Reg a, Reg b) { return _mm_unpacklo_epi8(a, b); }
+    static Reg unpackhi8(Reg a, Reg b) { return _mm_unpackhi_epi8(a, b); }
+    static Reg unpacklo16(Reg a, Reg b) { return _mm_unpacklo_epi16(a, b); }
+    static Reg unpackhi16(Reg a, Reg b) { return _mm_unpackhi_epi16(a, b); }
+    static Reg add16(Reg a, Reg b) { return _mm_add_epi16(a, b); }
+    static Reg add32(Reg a, Reg b) { return _mm_add_epi32(a, b); }
+    static Reg mullo16(Reg a, Reg b) { return _mm_mullo_epi16(a, b); }
+    static void store16(uint16_t* p, Reg v) { _mm_store_si128(reinterpret_cast<__m128i*>(p), v); }
+    static void store32(uint32_t* p, Reg v) { _mm_store_si128(reinterpret_cast<__m128i*>(p), v); }
+    static constexpr int s16_byte(int h, int i) { return 8 * h + i; }
+    static constexpr int q32_byte(int h, int i) { return 4 * h + i; }
+};
+#endif
+
 template <int CN>
 void span_sums(const RowSpan& span, uint64_t* sum, uint64_t* sum_sq) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -41,43 +57,7 @@ void span_sums(const RowSpan& span, uint64_t* sum, uint64_t* sum_sq) {
     }
 #endif
 #if defined(__SSE2__)
-    const __m128i zero = _mm_setzero_si128();
-    __m128i s16[CN][2], q32[CN][4];
-    auto reset = [&] {
-        for (int k = 0; k < CN; ++k) {
-            s16[k][0] = s16[k][1] = zero;
-            q32[k][0] = q32[k][1] = q32[k][2] = q32[k][3] = zero;
-        }
-    };
-    reset();
-    auto block = [&](const uint8_t* b) {
-        for (int k = 0; k < CN; ++k) {
-            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
-            __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
-            s16[k][0] = _mm_add_epi16(s16[k][0], lo);
-            s16[k][1] = _mm_add_epi16(s16[k][1], hi);
-            __m128i sq_lo = _mm_mullo_epi16(lo, lo), sq_hi = _mm_mullo_epi16(hi, hi);
-            q32[k][0] = _mm_add_epi32(q32[k][0], _mm_unpacklo_epi16(sq_lo, zero));
-            q32[k][1] = _mm_add_epi32(q32[k][1], _mm_unpackhi_epi16(sq_lo, zero));
-            q32[k][2] = _mm_add_epi32(q32[k][2], _mm_unpacklo_epi16(sq_hi, zero));
-            q32[k][3] = _mm_add_epi32(q32[k][3], _mm_unpackhi_epi16(sq_hi, zero));
-        }
-    };
-    auto flush = [&] {
-        for (int k = 0; k < CN; ++k) {
-            alignas(16) uint16_t s[16];
-            alignas(16) uint32_t q[16];
-            _mm_store_si128(reinterpret_cast<__m128i*>(s), s16[k][0]);
-            _mm_store_si128(reinterpret_cast<__m128i*>(s + 8), s16[k][1]);
-            for (int i = 0; i < 4; ++i) _mm_store_si128(reinterpret_cast<__m128i*>(q + 4 * i), q32[k][i]);
-            for (int i = 0; i < 16; ++i) {
-                sum[(16 * k + i) % CN] += s[i];
-                sum_sq[(16 * k + i) % CN] += q[i];
-            }
-        }
-        reset();
-    };
-    for_each_block<CN, 16>(span, sum, sum_sq, block, flush);
+    lane_block_sums<CN, Sse2>(span, sum, sum_sq);
 #else
     for (int y = 0; y < span.rows; ++y) scalar_sums(span.row(y), 0, span.w, CN, sum, sum_sq);
 #endif

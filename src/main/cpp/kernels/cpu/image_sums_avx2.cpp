@@ -7,59 +7,33 @@ namespace samplenorm {
 namespace cpu {
 namespace {
 
-template <int CN>
-void sums_avx2(const RowSpan& span, uint64_t* sum, uint64_t* sum_sq) {
-    // Byte offset (within a 32-byte vector) of each 16-bit and 32-bit lane after AVX2's
-    // in-lane unpacks.
-    static constexpr int kS16[2][16] = {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
-                                        {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}};
-    static constexpr int kQ32[4][8] = {{0, 1, 2, 3, 16, 17, 18, 19}, {4, 5, 6, 7, 20, 21, 22, 23},
-                                       {8, 9, 10, 11, 24, 25, 26, 27}, {12, 13, 14, 15, 28, 29, 30, 31}};
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i s16[CN][2], q32[CN][4];
-    auto reset = [&] {
-        for (int k = 0; k < CN; ++k) {
-            s16[k][0] = s16[k][1] = zero;
-            q32[k][0] = q32[k][1] = q32[k][2] = q32[k][3] = zero;
-        }
-    };
-    reset();
-    auto block = [&](const uint8_t* b) {
-        for (int k = 0; k < CN; ++k) {
-            __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32 * k));
-            __m256i lo = _mm256_unpacklo_epi8(v, zero), hi = _mm256_unpackhi_epi8(v, zero);
-            s16[k][0] = _mm256_add_epi16(s16[k][0], lo);
-            s16[k][1] = _mm256_add_epi16(s16[k][1], hi);
-            __m256i sq_lo = _mm256_mullo_epi16(lo, lo), sq_hi = _mm256_mullo_epi16(hi, hi);
-            q32[k][0] = _mm256_add_epi32(q32[k][0], _mm256_unpacklo_epi16(sq_lo, zero));
-            q32[k][1] = _mm256_add_epi32(q32[k][1], _mm256_unpackhi_epi16(sq_lo, zero));
-            q32[k][2] = _mm256_add_epi32(q32[k][2], _mm256_unpacklo_epi16(sq_hi, zero));
-            q32[k][3] = _mm256_add_epi32(q32[k][3], _mm256_unpackhi_epi16(sq_hi, zero));
-        }
-    };
-    auto flush = [&] {
-        for (int k = 0; k < CN; ++k) {
-            alignas(32) uint16_t s[2][16];
-            alignas(32) uint32_t q[4][8];
-            for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(s[h]), s16[k][h]);
-            for (int h = 0; h < 4; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(q[h]), q32[k][h]);
-            for (int h = 0; h < 2; ++h)
-                for (int i = 0; i < 16; ++i) sum[(32 * k + kS16[h][i]) % CN] += s[h][i];
-            for (int h = 0; h < 4; ++h)
-                for (int i = 0; i < 8; ++i) sum_sq[(32 * k + kQ32[h][i]) % CN] += q[h][i];
-        }
-        reset();
-    };
-    for_each_block<CN, 32>(span, sum, sum_sq, block, flush);
-}
+struct Avx2 {
+    using Reg = __m256i;
+    static constexpr int kBytes = 32;
+    static Reg zero() { return _mm256_setzero_si256(); }
+    static Reg load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+    static Reg unpacklo8(Reg a, Reg b) { return _mm256_unpacklo_epi8(a, b); }
+    static Reg unpackhi8(Reg a, Reg b) { return _mm256_unpackhi_epi8(a, b); }
+    static Reg unpacklo16(Reg a, Reg b) { return _mm256_unpacklo_epi16(a, b); }
+    static Reg unpackhi16(Reg a, Reg b) { return _mm256_unpackhi_epi16(a, b); }
+    static Reg add16(Reg a, Reg b) { return _mm256_add_epi16(a, b); }
+    static Reg add32(Reg a, Reg b) { return _mm256_add_epi32(a, b); }
+    static Reg mullo16(Reg a, Reg b) { return _mm256_mullo_epi16(a, b); }
+    static void store16(uint16_t* p, Reg v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
+    static void store32(uint32_t* p, Reg v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
+    // AVX2 unpacks work within each 128-bit half: 16-bit lane i of unpack h holds byte
+    // 8h + i of the low half (i < 8) or of the high half (i >= 8); likewise for 32-bit lanes.
+    static constexpr int s16_byte(int h, int i) { return 8 * h + (i < 8 ? i : 8 + i); }
+    static constexpr int q32_byte(int h, int i) { return 4 * h + (i < 4 ? i : 12 + i); }
+};
 
 }  // namespace
 
 void span_sums_avx2(const RowSpan& span, int cn, uint64_t* sum, uint64_t* sum_sq) {
     switch (cn) {
-        case 1: sums_avx2<1>(span, sum, sum_sq); break;
-        case 3: sums_avx2<3>(span, sum, sum_sq); break;
-        default: sums_avx2<4>(span, sum, sum_sq); break;
+        case 1: lane_block_sums<1, Avx2>(span, sum, sum_sq); break;
+        case 3: lane_block_sums<3, Avx2>(span, sum, sum_sq); break;
+        default: lane_block_sums<4, Avx2>(span, sum, sum_sq); break;
     }
 }
 

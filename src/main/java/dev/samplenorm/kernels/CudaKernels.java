@@ -3,7 +3,6 @@ package dev.samplenorm.kernels;
 import static org.bytedeco.opencv.global.opencv_core.CV_32F;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC;
 
-import dev.samplenorm.Device;
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.global.samplenorm;
 import java.util.List;
@@ -53,8 +52,8 @@ public final class CudaKernels implements AutoCloseable {
             throw new SampleNormException(SampleNormException.Code.BUILT_WITHOUT_CUDA,
                     "samplenorm: the CPU variant of the native library is loaded (built without CUDA, or libcudart.so.13 not found)");
         }
-        if (!Device.cudaAvailable()) {
-            throw new SampleNormException(SampleNormException.Code.NO_CUDA_DEVICE, "samplenorm: no CUDA device: " + Device.cudaStatus());
+        if (NativeKernels.cudaDeviceCount() < 1) {
+            throw new SampleNormException(SampleNormException.Code.NO_CUDA_DEVICE, "samplenorm: no CUDA device: " + NativeKernels.cudaStatus());
         }
     }
 

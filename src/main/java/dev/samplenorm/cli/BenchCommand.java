@@ -19,6 +19,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.opencv.global.opencv_dnn;
+import org.bytedeco.opencv.opencv_core.IntIntPairVector;
 import org.bytedeco.opencv.opencv_core.Mat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -92,19 +94,27 @@ final class BenchCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         String device = null;
         int h = 0, w = 0;
+        int cudaTargets = 0;
         for (StatisticsMode mode : modes) {
             long t0 = System.nanoTime();
             try (Generator g = common.load(mode)) {
                 double loadMs = (System.nanoTime() - t0) / 1e6;
                 if (device == null) {
                     device = g.device().toString();
+                    cudaTargets = dnnCudaTargets();
+                    if (g.device().isCuda() && cudaTargets == 0) {
+                        // JavaCPP falls back to the CPU build of a library whose CUDA build cannot load
+                        // (e.g. cuDNN missing), and OpenCV's CPU build would then run the "CUDA" net on the CPU.
+                        throw new UserError("OpenCV's DNN module offers no CUDA backend here (its CPU build was loaded;"
+                                + " are cuDNN 9 and cuBLAS on the library path?)");
+                    }
                     TensorInfo input = g.modelInfo().input();
                     h = size > 0 ? size : (int) input.dim(2);
                     w = size > 0 ? size : (int) input.dim(3);
                     if (h <= 0 || w <= 0) throw new UserError("the model has no fixed input size: give --size");
-                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, java %s; native kernels: %s; OpenCV CUDA devices: %d%n",
-                            common.modelName(), input.dims(), device, System.getProperty("java.version"), Device.cudaStatus(),
-                            Generator.openCvCudaDeviceCount());
+                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, java %s; native kernels: %s; OpenCV CUDA devices: %d,"
+                            + " DNN CUDA targets: %d%n", common.modelName(), input.dims(), device, System.getProperty("java.version"),
+                            Device.cudaStatus(), Generator.openCvCudaDeviceCount(), cudaTargets);
                     out.printf(Locale.ROOT, "bench: %d warm-up and %d timed calls per row; times in ms, wall clock, host memory in and out%n",
                             warmup, runs);
                 }
@@ -121,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (json != null) {
-            String text = toJson(rows, device, h, w);
+            String text = toJson(rows, device, h, w, cudaTargets);
             AtomicOutput.write(json, tmp -> Files.writeString(tmp, text));
         }
         return 0;
@@ -178,7 +188,18 @@ final class BenchCommand implements Callable<Integer> {
         return m;
     }
 
-    private String toJson(List<Row> rows, String device, int h, int w) {
+    /** Targets OpenCV's DNN module offers for its CUDA backend: none in OpenCV's CPU build. */
+    static int dnnCudaTargets() {
+        int count = 0;
+        try (IntIntPairVector pairs = opencv_dnn.getAvailableBackends()) {
+            for (long i = 0; i < pairs.size(); i++) {
+                if (pairs.first(i) == opencv_dnn.DNN_BACKEND_CUDA) count++;
+            }
+        }
+        return count;
+    }
+
+    private String toJson(List<Row> rows, String device, int h, int w, int cudaTargets) {
         StringBuilder b = new StringBuilder();
         b.append("{\n");
         b.append("  \"model\": ").append(quote(common.modelName())).append(",\n");
@@ -186,6 +207,8 @@ final class BenchCommand implements Callable<Integer> {
         b.append("  \"device\": ").append(quote(device)).append(",\n");
         b.append("  \"java_version\": ").append(quote(System.getProperty("java.version"))).append(",\n");
         b.append("  \"native_kernels\": ").append(quote(Device.cudaStatus())).append(",\n");
+        b.append("  \"opencv_cuda_devices\": ").append(Generator.openCvCudaDeviceCount()).append(", \"dnn_cuda_targets\": ")
+                .append(cudaTargets).append(",\n");
         b.append("  \"warmup\": ").append(warmup).append(", \"runs\": ").append(runs).append(",\n");
         b.append("  \"results\": [");
         for (int i = 0; i < rows.size(); i++) {

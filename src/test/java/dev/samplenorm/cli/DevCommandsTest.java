@@ -89,6 +89,7 @@ class DevCommandsTest {
         String text = Files.readString(json);
         assertEquals(8, text.split("\"images_per_s\"", -1).length - 1, text);
         assertTrue(text.contains("\"device\": \"cpu\""), text);
+        assertTrue(text.contains("\"dnn_cuda_targets\": "), text);
         assertTrue(text.contains("\"stats\": \"sample\", \"input\": \"blob\", \"n\": 3"), text);
     }
 

@@ -71,8 +71,8 @@ OCV_GPU_EXTRA="libopencv_cudev.so.413"   # preloaded by the CUDA build's opencv_
 # openblas_nolapack and openblas classes, which load their JNI libraries.
 BLAS_LIBS="libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgcc_s.so.1 libjniopenblas_nolapack.so libjniopenblas.so"
 
-# repack JAR KEEP_NATIVE_DIR "libs..." [EXCLUDE_PREFIX]: copies the jar's classes and metadata, and
-# of its native directory only the named libraries; fails when one of them is missing.
+# repack JAR NATIVE_DIR "libs..." [EXCLUDE_PREFIX]: copies the jar's classes and metadata, and of its
+# native directory only the named libraries (paths relative to it); fails when one of them is missing.
 repack() {
     local jar=$1 native_dir=$2 libs=$3 exclude=${4:-}
     local name dir
@@ -87,11 +87,12 @@ repack() {
         mkdir -p "$keep"
         for l in $libs; do
             [ -f "$dir/$native_dir/$l" ] || die "$name: $native_dir/$l not found"
-            mv "$dir/$native_dir/$l" "$keep/"
+            mkdir -p "$keep/$(dirname "$l")"
+            mv "$dir/$native_dir/$l" "$keep/$l"
         done
         rm -rf "${dir:?}/$native_dir"
         mkdir -p "$dir/$native_dir"
-        mv "$keep"/* "$dir/$native_dir/"
+        cp -r "$keep"/. "$dir/$native_dir/"
     fi
     (cd "$dir" && find . -type d -empty -delete 2>/dev/null || true)
     rm -f "$BUNDLE/lib/$name"
@@ -109,6 +110,7 @@ for jar in $(tr ':' '\n' < "$CLASSPATH_FILE"); do
         opencv-*-"$PLATFORM"-gpu.jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM-gpu" "$OCV_LIBS $OCV_GPU_EXTRA" ;;
         opencv-*-"$PLATFORM".jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM" "$OCV_LIBS" ;;
         opencv-*.jar) repack "$jar" "" "" "org/opencv" ;;     # drop OpenCV's own Java API (needs libopencv_java)
+        jline-native-*.jar) repack "$jar" "org/jline/nativ" "Linux/x86_64/libjlinenative.so" ;;
         openblas-*-"$PLATFORM".jar) repack "$jar" "org/bytedeco/openblas/$PLATFORM" "$BLAS_LIBS" ;;
         *-"$PLATFORM"*.jar | *-linux-*.jar | *-macosx-*.jar | *-windows-*.jar | *-android-*.jar | *-ios-*.jar)
             case "$name" in javacpp-*-"$PLATFORM".jar) repack "$jar" "" "" ;; *) die "unexpected native jar $name" ;; esac ;;
@@ -125,7 +127,7 @@ CP=$(ls "$BUNDLE"/lib/*.jar | tr '\n' ':')
 MODULES=$(jdeps --ignore-missing-deps --multi-release 17 --print-module-deps --class-path "$CP" \
     "$BUNDLE/lib/$(basename "$PROJECT_JAR")" 2>&1 | tail -n 1)
 case "$MODULES" in java.base*) ;; *) die "jdeps gave no module list: $MODULES" ;; esac
-MODULES="$MODULES,jdk.unsupported"
+case ",$MODULES," in *,jdk.unsupported,*) ;; *) MODULES="$MODULES,jdk.unsupported" ;; esac
 say "JRE modules: $MODULES"
 # No jlink compression: the modules file compresses far better inside the xz archive.
 jlink --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$BUNDLE/jre"
@@ -154,7 +156,7 @@ DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitt
     echo "Jars (lib/):"
     for j in "$BUNDLE"/lib/*.jar; do
         printf '  %-52s %10d bytes\n' "$(basename "$j")" "$(stat -c %s "$j")"
-        unzip -Z1 "$j" | grep -E '\.so(\.[0-9]+)*$' | sed 's/^/      /' || true
+        unzip -Z1 "$j" | grep -E '\.(so(\.[0-9]+)*|dll|dylib|jnilib)$' | sed 's/^/      /' || true
     done
 } > "$BUNDLE/BUNDLE.txt"
 

@@ -8,10 +8,11 @@ import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code samplenorm} command line: translate, demo, info. */
+/** The {@code samplenorm} command line: translate, demo, info; make-model and bench for development (not listed). */
 @Command(name = "samplenorm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pix2Pix-style generators on OpenCV DNN with train-mode BatchNorm statistics.",
-        subcommands = {TranslateCommand.class, DemoCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TranslateCommand.class, DemoCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for a mistake the user can fix: bad option, missing file, no CUDA device. */

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Builds the self-contained GPU bundle of samplenorm: a jlink JRE, the project jar (CPU and GPU
+# variants of the native kernels), its Java dependencies with only the native libraries the CLI
+# needs (OpenCV core, imgproc, imgcodecs and dnn, CUDA build and CPU build; OpenBLAS, which
+# OpenCV's core links), a launcher, and the benchmark sources, compressed into
+# target/samplenorm-gpu-bundle.tar.xz. Fails when the archive is 64 MiB or more.
+#
+# Runs on the build machine (JDK 17 with jlink, Maven, nvcc for the GPU variant, zip, xz); the
+# bundle runs on an x86-64 Linux host with no Java. The GPU host provides the NVIDIA driver
+# (CUDA 13), libcudart.so.13, libcublas.so.13 / libcublasLt.so.13 and libcudnn.so.9 (see run.sh).
+#
+# Usage: benchmarks/gpu/make_bundle.sh [--skip-build] [--no-check]
+#   --skip-build  use the jars of the last `mvn -Pgpu package` (target/gpu-bundle.classpath)
+#   --no-check    do not run the bundled CLI here before packing
+# Environment: XZ_OPT (default -9 -T0), MVN (default mvn).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+SKIP_BUILD=0
+CHECK=1
+for a in "$@"; do
+    case "$a" in
+        --skip-build) SKIP_BUILD=1 ;;
+        --no-check) CHECK=0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) echo "make_bundle.sh: unknown argument $a" >&2; exit 2 ;;
+    esac
+done
+
+LIMIT=$((64 * 1024 * 1024))
+PLATFORM=linux-x86_64
+TARGET=$ROOT/target
+BUNDLE=$TARGET/gpu-bundle
+ARCHIVE=$TARGET/samplenorm-gpu-bundle.tar.xz
+CLASSPATH_FILE=$TARGET/gpu-bundle.classpath
+say() { echo "make_bundle.sh: $*"; }
+die() { echo "make_bundle.sh: error: $*" >&2; exit 1; }
+
+[ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || die "the bundle is for linux-x86_64; this is $(uname -s)-$(uname -m)"
+for tool in jlink jdeps zip unzip xz tar; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
+done
+
+# 1. Build with the GPU profile: OpenCV's CUDA build, both variants of our native library.
+if [ "$SKIP_BUILD" = 0 ]; then
+    say "building (mvn -Pgpu package, tests skipped)"
+    "${MVN:-mvn}" -B -q -DskipTests -Pgpu package dependency:build-classpath \
+        -Dmdep.outputFile="$CLASSPATH_FILE" -DincludeScope=runtime
+fi
+[ -f "$CLASSPATH_FILE" ] || die "$CLASSPATH_FILE missing: run without --skip-build"
+PROJECT_JAR=$(ls "$TARGET"/samplenorm-*.jar | grep -v -e sources -e javadoc | head -n 1)
+[ -f "$PROJECT_JAR" ] || die "project jar not found in target/"
+unzip -l "$PROJECT_JAR" "dev/samplenorm/$PLATFORM-gpu/libjnisamplenorm.so" >/dev/null 2>&1 \
+    || die "$PROJECT_JAR has no GPU variant of the native library (nvcc missing when it was built?)"
+# The bundle leaves out the CUDA presets (org.bytedeco:cuda): make sure nothing of ours uses them.
+if unzip -p "$PROJECT_JAR" '*.class' | grep -a -q 'org/bytedeco/cuda/'; then
+    die "the project's classes reference org.bytedeco.cuda, which the bundle leaves out"
+fi
+
+# 2. The jars, with their native libraries pruned and stored uncompressed (xz compresses the whole).
+rm -rf "$BUNDLE"
+mkdir -p "$BUNDLE/lib"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+OCV_LIBS="libopencv_core.so.413 libopencv_imgproc.so.413 libopencv_imgcodecs.so.413 libopencv_dnn.so.413
+          libjniopencv_core.so libjniopencv_imgproc.so libjniopencv_imgcodecs.so libjniopencv_dnn.so"
+OCV_GPU_EXTRA="libopencv_cudev.so.413"   # preloaded by the CUDA build's opencv_core presets
+# libopencv_core needs libopenblas.so.0, and loading the opencv_core presets initializes the inherited
+# openblas_nolapack and openblas classes, which load their JNI libraries.
+BLAS_LIBS="libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgcc_s.so.1 libjniopenblas_nolapack.so libjniopenblas.so"
+
+# repack JAR NATIVE_DIR "libs..." [EXCLUDE_PREFIX]: copies the jar's classes and metadata, and of its
+# native directory only the named libraries (paths relative to it); fails when one of them is missing.
+repack() {
+    local jar=$1 native_dir=$2 libs=$3 exclude=${4:-}
+    local name dir
+    name=$(basename "$jar")
+    dir="$WORK/$name"
+    mkdir -p "$dir"
+    (cd "$dir" && unzip -q -o "$jar")
+    rm -rf "$dir/META-INF/native-image"
+    if [ -n "$exclude" ]; then rm -rf "${dir:?}/$exclude"; fi
+    if [ -n "$native_dir" ]; then
+        local keep="$WORK/keep-$name"
+        mkdir -p "$keep"
+        for l in $libs; do
+            [ -f "$dir/$native_dir/$l" ] || die "$name: $native_dir/$l not found"
+            mkdir -p "$keep/$(dirname "$l")"
+            mv "$dir/$native_dir/$l" "$keep/$l"
+        done
+        rm -rf "${dir:?}/$native_dir"
+        mkdir -p "$dir/$native_dir"
+        cp -r "$keep"/. "$dir/$native_dir/"
+    fi
+    (cd "$dir" && find . -type d -empty -delete 2>/dev/null || true)
+    rm -f "$BUNDLE/lib/$name"
+    (cd "$dir" && if [ -f META-INF/MANIFEST.MF ]; then zip -q -X -0 "$BUNDLE/lib/$name" META-INF/MANIFEST.MF; fi \
+        && zip -q -X -0 -r "$BUNDLE/lib/$name" . -x META-INF/MANIFEST.MF)
+    rm -rf "$dir"
+}
+
+KEPT=""
+for jar in $(tr ':' '\n' < "$CLASSPATH_FILE"); do
+    name=$(basename "$jar")
+    case "$name" in
+        *-platform-*.jar) continue ;;                         # manifests only
+        cuda-*.jar) continue ;;                               # CUDA presets: unused by samplenorm
+        opencv-*-"$PLATFORM"-gpu.jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM-gpu" "$OCV_LIBS $OCV_GPU_EXTRA" ;;
+        opencv-*-"$PLATFORM".jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM" "$OCV_LIBS" ;;
+        opencv-*.jar) repack "$jar" "" "" "org/opencv" ;;     # drop OpenCV's own Java API (needs libopencv_java)
+        jline-native-*.jar) repack "$jar" "org/jline/nativ" "Linux/x86_64/libjlinenative.so" ;;
+        openblas-*-"$PLATFORM".jar) repack "$jar" "org/bytedeco/openblas/$PLATFORM" "$BLAS_LIBS" ;;
+        *-"$PLATFORM"*.jar | *-linux-*.jar | *-macosx-*.jar | *-windows-*.jar | *-android-*.jar | *-ios-*.jar)
+            case "$name" in javacpp-*-"$PLATFORM".jar) repack "$jar" "" "" ;; *) die "unexpected native jar $name" ;; esac ;;
+        *) repack "$jar" "" "" ;;
+    esac
+    KEPT="$KEPT $name"
+done
+repack "$PROJECT_JAR" "" ""
+ls "$BUNDLE/lib"/opencv-*-"$PLATFORM"-gpu.jar >/dev/null 2>&1 || die "no OpenCV GPU jar on the -Pgpu class path"
+
+# 3. A JRE with the modules the jars use (jdeps), plus jdk.unsupported (JavaCPP uses sun.misc.Unsafe).
+CP=$(ls "$BUNDLE"/lib/*.jar | tr '\n' ':')
+# jdeps follows the project jar's dependencies through the class path (transitively).
+MODULES=$(jdeps --ignore-missing-deps --multi-release 17 --print-module-deps --class-path "$CP" \
+    "$BUNDLE/lib/$(basename "$PROJECT_JAR")" 2>&1 | tail -n 1)
+case "$MODULES" in java.base*) ;; *) die "jdeps gave no module list: $MODULES" ;; esac
+case ",$MODULES," in *,jdk.unsupported,*) ;; *) MODULES="$MODULES,jdk.unsupported" ;; esac
+say "JRE modules: $MODULES"
+# No jlink compression: the modules file compresses far better inside the xz archive.
+jlink --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$BUNDLE/jre"
+
+# 4. Launcher, benchmark sources (the kernel check compiles on the GPU host), description.
+cp benchmarks/gpu/bundle_run.sh "$BUNDLE/run.sh"
+chmod +x "$BUNDLE/run.sh"
+mkdir -p "$BUNDLE/benchmarks/gpu" "$BUNDLE/src/main"
+cp benchmarks/gpu/*.sh benchmarks/gpu/*.py benchmarks/gpu/*.cu benchmarks/gpu/README.md "$BUNDLE/benchmarks/gpu/"
+rm -f "$BUNDLE/benchmarks/gpu/make_bundle.sh" "$BUNDLE/benchmarks/gpu/bundle_run.sh"
+cp -r src/main/cpp "$BUNDLE/src/main/"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+{
+    echo "samplenorm GPU bundle, commit $COMMIT$DIRTY, built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo
+    echo "  ./run.sh info | translate ... | bench ... | make-model ...   the CLI on the bundled JRE"
+    echo "  ./run.sh check-host                                          which native variant would run, and why"
+    echo "  benchmarks/gpu/run_gpu_benchmarks.sh                         kernel check, PyTorch anchors, Java end to end"
+    echo
+    echo "Host provides: NVIDIA driver for CUDA 13 (libcuda.so.1), libcudart.so.13, libcublas.so.13,"
+    echo "libcublasLt.so.13, libcudnn.so.9 (CUDA toolkit + cuDNN, or NVIDIA's pip wheels); without them"
+    echo "run.sh uses the CPU build of OpenCV and the CPU variant of the kernels."
+    echo
+    echo "Java modules: $MODULES"
+    echo "Jars (lib/):"
+    for j in "$BUNDLE"/lib/*.jar; do
+        printf '  %-52s %10d bytes\n' "$(basename "$j")" "$(stat -c %s "$j")"
+        unzip -Z1 "$j" | grep -E '\.(so(\.[0-9]+)*|dll|dylib|jnilib)$' | sed 's/^/      /' || true
+    done
+} > "$BUNDLE/BUNDLE.txt"
+
+# 5. Check here: the bundled CLI runs (CPU variant: this machine has no cuDNN / cuBLAS / GPU).
+if [ "$CHECK" = 1 ]; then
+    say "checking the bundle here: run.sh check-host, run.sh info"
+    CACHE="$WORK/javacpp-cache"
+    SAMPLENORM_CACHE="$CACHE" "$BUNDLE/run.sh" check-host || true
+    INFO=$(SAMPLENORM_CACHE="$CACHE" "$BUNDLE/run.sh" info 2>&1) || { echo "$INFO" >&2; die "the bundled CLI failed here"; }
+    echo "$INFO" | sed 's/^/    /'
+    echo "$INFO" | grep -q "cpu: available" || die "the bundled CLI did not report the CPU device"
+fi
+
+# 6. Archive.
+say "compressing (xz ${XZ_OPT:--9 -T0})"
+rm -f "$ARCHIVE"
+tar -C "$TARGET" --owner=0 --group=0 --numeric-owner --transform 's,^gpu-bundle,samplenorm-gpu-bundle,' -cf - gpu-bundle \
+    | XZ_OPT="${XZ_OPT:--9 -T0}" xz -c > "$ARCHIVE"
+SIZE=$(stat -c %s "$ARCHIVE")
+say "contents (uncompressed):"
+du -sh "$BUNDLE/jre" "$BUNDLE/lib" "$BUNDLE/src" "$BUNDLE/benchmarks" | sed 's/^/    /'
+say "$ARCHIVE: $SIZE bytes ($(awk -v s="$SIZE" 'BEGIN { printf "%.2f", s / 1048576 }') MiB), limit $LIMIT bytes (64 MiB)"
+if [ "$SIZE" -ge "$LIMIT" ]; then
+    die "the bundle is $SIZE bytes, not under 64 MiB"
+fi

@@ -101,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
                 double loadMs = (System.nanoTime() - t0) / 1e6;
                 if (device == null) {
                     device = g.device().toString();
-                    cudaTargets = dnnCudaTargets();
+                    cudaTargets = Generator.openCvDnnCudaTargets();
                     if (g.device().isCuda() && cudaTargets == 0) {
                         // JavaCPP falls back to the CPU build of a library whose CUDA build cannot load
                         // (e.g. cuDNN missing), and OpenCV's CPU build would then run the "CUDA" net on the CPU.
@@ -186,17 +186,6 @@ final class BenchCommand implements Callable<Integer> {
         Mat m = new Mat(new int[] {n, 3, h, w}, CV_32F);
         new FloatPointer(m.data()).put(v);
         return m;
-    }
-
-    /** Targets OpenCV's DNN module offers for its CUDA backend: none in OpenCV's CPU build. */
-    static int dnnCudaTargets() {
-        int count = 0;
-        try (IntIntPairVector pairs = opencv_dnn.getAvailableBackends()) {
-            for (long i = 0; i < pairs.size(); i++) {
-                if (pairs.first(i) == opencv_dnn.DNN_BACKEND_CUDA) count++;
-            }
-        }
-        return count;
     }
 
     private String toJson(List<Row> rows, String device, int h, int w, int cudaTargets) {

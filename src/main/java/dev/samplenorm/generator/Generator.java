@@ -33,6 +33,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.global.opencv_dnn;
+import org.bytedeco.opencv.opencv_core.IntIntPairVector;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
 import org.bytedeco.opencv.opencv_dnn.Net;
@@ -171,6 +173,21 @@ public final class Generator implements AutoCloseable {
         return opencv_core.getCudaEnabledDeviceCount();
     }
 
+    /**
+     * Backend/target pairs OpenCV's DNN module offers for its CUDA backend: 0 with the CPU build,
+     * and 0 where JavaCPP fell back to the CPU build of the DNN module because the GPU one could
+     * not load (missing cuDNN or cuBLAS) while the GPU build of the core module did.
+     */
+    public static int openCvDnnCudaTargets() {
+        int count = 0;
+        try (IntIntPairVector pairs = opencv_dnn.getAvailableBackends()) {
+            for (long i = 0; i < pairs.size(); i++) {
+                if (pairs.first(i) == opencv_dnn.DNN_BACKEND_CUDA) count++;
+            }
+        }
+        return count;
+    }
+
     private static Device chooseDevice(GeneratorOptions options) {
         Device requested = options.device().orElse(null);
         if (requested != null && requested.isCpu()) return requested;
@@ -179,8 +196,9 @@ public final class Generator implements AutoCloseable {
         int cv = openCvCudaDeviceCount();
         boolean kernels = Device.cudaAvailable();
         int ordinal = requested == null ? 0 : requested.ordinal();
-        if (kernels && cv > ordinal) return Device.cuda(ordinal);
-        String why = cudaUnavailableReason(kernels, cv, ordinal);
+        boolean dnn = cv > ordinal && openCvDnnCudaTargets() > 0;
+        if (kernels && dnn) return Device.cuda(ordinal);
+        String why = cudaUnavailableReason(kernels, cv, dnn, ordinal);
         if (requested == null) {
             LOG.log(Level.INFO, "device auto: using the CPU (" + why + ")");
             return Device.cpu();
@@ -189,7 +207,7 @@ public final class Generator implements AutoCloseable {
                 + why + "; use device cpu or auto");
     }
 
-    private static String cudaUnavailableReason(boolean kernels, int cv, int ordinal) {
+    private static String cudaUnavailableReason(boolean kernels, int cv, boolean dnn, int ordinal) {
         List<String> r = new ArrayList<>();
         if (cv == 0) {
             r.add("OpenCV is its CPU build (the GPU build comes with opencv-platform-gpu, Maven profile -Pgpu)");
@@ -197,6 +215,8 @@ public final class Generator implements AutoCloseable {
             r.add("OpenCV's GPU build finds no CUDA driver or device");
         } else if (cv <= ordinal) {
             r.add("OpenCV sees only " + cv + " CUDA device(s)");
+        } else if (!dnn) {
+            r.add("OpenCV's DNN module offers no CUDA backend (its GPU build did not load: cuDNN 9 or cuBLAS 13 missing?)");
         }
         if (!kernels) r.add("samplenorm's native kernels: " + Device.cudaStatus());
         return r.isEmpty() ? "CUDA is not usable" : String.join("; ", r);

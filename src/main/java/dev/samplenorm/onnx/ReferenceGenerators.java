@@ -93,8 +93,10 @@ public final class ReferenceGenerators {
         int outer = depth == 0 ? 3 : ngf * Math.min(8, 1 << (depth - 1));
         int inputNc = depth == 0 ? 3 : outer;
         boolean innermost = depth == numDowns - 1;
-        String h = outermost ? x : leakyRelu(x);
-        h = conv(h, inputNc, inner, 4, 2, 1, false);
+        // The reference applies its LeakyReLU in place, so the skip connection carries the
+        // activated input; the outermost block has no activation on its input.
+        String act = outermost ? x : leakyRelu(x);
+        String h = conv(act, inputNc, inner, 4, 2, 1, false);
         if (!outermost && !innermost) h = batchNorm(h, inner);
         int upIn = inner;
         if (!innermost) {
@@ -109,7 +111,7 @@ public final class ReferenceGenerators {
         // Dropout in the numDowns - 5 intermediate ngf*8 blocks just outside the innermost one,
         // as the reference builds them with use_dropout.
         if (!innermost && depth >= 4) h = dropout(h);
-        return node("Concat", List.of(x, h), name("cat"), intAttr("axis", 1));
+        return node("Concat", List.of(act, h), name("cat"), intAttr("axis", 1));
     }
 
     private String conv(String x, int cin, int cout, int k, int stride, int pad, boolean bias) {

@@ -118,7 +118,9 @@ class WorkerPool {
  */
 template <typename Fn>
 void parallel_for(int64_t items, double cost_per_item, Fn fn) {
-    constexpr double kMinCostPerThread = 128.0 * 1024.0;
+    // Waking a sleeping worker costs tens of microseconds on a loaded machine, as long as
+    // streaming about 2 MB: below that per thread, the calling thread works alone.
+    constexpr double kMinCostPerThread = 2.0 * 1024.0 * 1024.0;
     int64_t by_cost = static_cast<int64_t>(items * cost_per_item / kMinCostPerThread);
     int64_t threads = std::min<int64_t>({static_cast<int64_t>(max_threads()), items, std::max<int64_t>(by_cost, 1)});
     if (threads > 1) {

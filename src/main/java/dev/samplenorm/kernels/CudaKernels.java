@@ -11,7 +11,6 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.opencv.opencv_core.GpuMat;
 import org.bytedeco.opencv.opencv_core.Stream;
@@ -95,9 +94,9 @@ public final class CudaKernels implements AutoCloseable {
         Objects.requireNonNull(scope, "scope");
         checkBatchSize(g.n());
         DeviceChannelStats out = new DeviceChannelStats(scope, g.n(), g.channels());
-        try (PointerScope ps = new PointerScope()) {
-            PointerPointer<BytePointer> data = pointers(images);
-            SizeTPointer steps = steps(images);
+        try (Scratch scratch = new Scratch()) {
+            PointerPointer<BytePointer> data = pointers(images, scratch);
+            SizeTPointer steps = steps(images, scratch);
             NativeKernels.call(() -> samplenorm.image_stats_cuda(data, steps, g.n(), g.h(), g.w(), g.channels(), scope.nativeValue,
                     out.meanPointer(), out.variancePointer(), stream()));
         }
@@ -129,9 +128,9 @@ public final class CudaKernels implements AutoCloseable {
         Checks.scale(scale);
         Checks.epsOrZero(eps);
         blob.create(g.n() * g.channels() * g.h(), g.w(), CV_32F);
-        try (PointerScope ps = new PointerScope()) {
-            PointerPointer<BytePointer> data = pointers(images);
-            SizeTPointer steps = steps(images);
+        try (Scratch scratch = new Scratch()) {
+            PointerPointer<BytePointer> data = pointers(images, scratch);
+            SizeTPointer steps = steps(images, scratch);
             NativeKernels.call(() -> samplenorm.images_to_blob_cuda(data, steps, g.n(), g.h(), g.w(), g.channels(), swapRB,
                     stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps,
                     new FloatPointer(blob.data()), blob.step(), stream()));
@@ -157,9 +156,9 @@ public final class CudaKernels implements AutoCloseable {
         for (int i = 0; i < images.size(); i++) {
             Objects.requireNonNull(images.get(i), "images[" + i + "]").create(shape.h(), shape.w(), CV_8UC(shape.c()));
         }
-        try (PointerScope ps = new PointerScope()) {
-            PointerPointer<BytePointer> data = pointers(images);
-            SizeTPointer steps = steps(images);
+        try (Scratch scratch = new Scratch()) {
+            PointerPointer<BytePointer> data = pointers(images, scratch);
+            SizeTPointer steps = steps(images, scratch);
             NativeKernels.call(() -> samplenorm.blob_to_images_cuda(new FloatPointer(blob.data()), blob.step(), shape.n(), shape.c(),
                     shape.h(), shape.w(), swapRB, stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps,
                     data, steps, stream()));
@@ -202,14 +201,14 @@ public final class CudaKernels implements AutoCloseable {
         }
     }
 
-    private static PointerPointer<BytePointer> pointers(List<GpuMat> images) {
-        PointerPointer<BytePointer> p = new PointerPointer<>(images.size());
+    private static PointerPointer<BytePointer> pointers(List<GpuMat> images, Scratch scratch) {
+        PointerPointer<BytePointer> p = scratch.pointers(images.size());
         for (int i = 0; i < images.size(); i++) p.put(i, images.get(i).data());
         return p;
     }
 
-    private static SizeTPointer steps(List<GpuMat> images) {
-        SizeTPointer s = new SizeTPointer(images.size());
+    private static SizeTPointer steps(List<GpuMat> images, Scratch scratch) {
+        SizeTPointer s = scratch.sizes(images.size());
         for (int i = 0; i < images.size(); i++) s.put(i, images.get(i).step());
         return s;
     }

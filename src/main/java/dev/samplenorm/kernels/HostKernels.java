@@ -10,14 +10,13 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
  * Batch statistics, fused normalization and fused image-batch conversion on host memory
- * ({@link Mat} or Java arrays). Stateless and thread-safe; every native temporary lives in a
- * {@link PointerScope} of the call and is freed before it returns.
+ * ({@link Mat} or Java arrays). Stateless and thread-safe; every native temporary of a call is
+ * freed before it returns.
  *
  * <p>Blobs are 4-D continuous CV_32F Mats (as OpenCV DNN uses them); images are 2-D 8-bit Mats with
  * 1, 3 or 4 interleaved channels, all of one size per batch. Arguments are checked here, before any
@@ -36,8 +35,8 @@ public final class HostKernels {
         Objects.requireNonNull(scope, "scope");
         int k = count(s, scope);
         double[] mean = new double[k], var = new double[k];
-        try (PointerScope ps = new PointerScope()) {
-            DoublePointer m = new DoublePointer(k), v = new DoublePointer(k);
+        try (Scratch scratch = new Scratch()) {
+            DoublePointer m = scratch.doubles(k), v = scratch.doubles(k);
             NativeKernels.call(() -> samplenorm.blob_stats(new FloatPointer(blob.data()), rowStep(s), s.n(), s.c(), s.h(), s.w(),
                     scope.nativeValue, m, v));
             m.get(mean);
@@ -67,10 +66,10 @@ public final class HostKernels {
         Objects.requireNonNull(dst, "dst");
         checkNormalize(s, stats, gamma, beta, eps);
         dst.create(new int[] {s.n(), s.c(), s.h(), s.w()}, CV_32F);
-        try (PointerScope ps = new PointerScope()) {
-            DoublePointer m = new DoublePointer(stats.meansUnsafe()), v = new DoublePointer(stats.variancesUnsafe());
-            FloatPointer g = gamma == null ? null : new FloatPointer(gamma);
-            FloatPointer b = beta == null ? null : new FloatPointer(beta);
+        try (Scratch scratch = new Scratch()) {
+            DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());
+            FloatPointer g = gamma == null ? null : scratch.floats(gamma);
+            FloatPointer b = beta == null ? null : scratch.floats(beta);
             NativeKernels.call(() -> samplenorm.blob_normalize(new FloatPointer(src.data()), rowStep(s), new FloatPointer(dst.data()),
                     rowStep(s), s.n(), s.c(), s.h(), s.w(), stats.scope().nativeValue, m, v, g, b, eps));
         }
@@ -92,9 +91,9 @@ public final class HostKernels {
         Objects.requireNonNull(scope, "scope");
         int k = scope == StatsScope.BATCH ? g.channels() : g.n() * g.channels();
         double[] mean = new double[k], var = new double[k];
-        try (PointerScope ps = new PointerScope()) {
-            ImagePointers p = ImagePointers.of(images);
-            DoublePointer m = new DoublePointer(k), v = new DoublePointer(k);
+        try (Scratch scratch = new Scratch()) {
+            ImagePointers p = ImagePointers.of(images, scratch);
+            DoublePointer m = scratch.doubles(k), v = scratch.doubles(k);
             NativeKernels.call(() -> samplenorm.image_stats(p.data, p.steps, g.n(), g.h(), g.w(), g.channels(), scope.nativeValue, m, v));
             m.get(mean);
             v.get(var);
@@ -129,9 +128,9 @@ public final class HostKernels {
         Checks.epsOrZero(eps);
         checkPositiveDenominator(stats, scale, eps);
         blob.create(new int[] {g.n(), g.channels(), g.h(), g.w()}, CV_32F);
-        try (PointerScope ps = new PointerScope()) {
-            ImagePointers p = ImagePointers.of(images);
-            DoublePointer m = new DoublePointer(stats.meansUnsafe()), v = new DoublePointer(stats.variancesUnsafe());
+        try (Scratch scratch = new Scratch()) {
+            ImagePointers p = ImagePointers.of(images, scratch);
+            DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());
             NativeKernels.call(() -> samplenorm.images_to_blob(p.data, p.steps, g.n(), g.h(), g.w(), g.channels(), swapRB,
                     stats.scope().nativeValue, m, v, scale, eps, new FloatPointer(blob.data()), (long) g.w() * Float.BYTES));
         }
@@ -166,9 +165,9 @@ public final class HostKernels {
             Mat m = Objects.requireNonNull(images.get(i), "images[" + i + "]");
             m.create(s.h(), s.w(), CV_8UC(s.c()));
         }
-        try (PointerScope ps = new PointerScope()) {
-            ImagePointers p = ImagePointers.of(images);
-            DoublePointer m = new DoublePointer(stats.meansUnsafe()), v = new DoublePointer(stats.variancesUnsafe());
+        try (Scratch scratch = new Scratch()) {
+            ImagePointers p = ImagePointers.of(images, scratch);
+            DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());
             NativeKernels.call(() -> samplenorm.blob_to_images(new FloatPointer(blob.data()), rowStep(s), s.n(), s.c(), s.h(), s.w(),
                     swapRB, stats.scope().nativeValue, m, v, scale, eps, p.data, p.steps));
         }
@@ -205,11 +204,11 @@ public final class HostKernels {
         return (long) s.w() * Float.BYTES;
     }
 
-    /** Row pointers and steps of an image batch, allocated in the caller's PointerScope. */
+    /** Row pointers and steps of an image batch, in the caller's scratch memory. */
     private record ImagePointers(PointerPointer<BytePointer> data, SizeTPointer steps) {
-        static ImagePointers of(List<Mat> images) {
-            PointerPointer<BytePointer> data = new PointerPointer<>(images.size());
-            SizeTPointer steps = new SizeTPointer(images.size());
+        static ImagePointers of(List<Mat> images, Scratch scratch) {
+            PointerPointer<BytePointer> data = scratch.pointers(images.size());
+            SizeTPointer steps = scratch.sizes(images.size());
             for (int i = 0; i < images.size(); i++) {
                 Mat m = images.get(i);
                 data.put(i, m.data());

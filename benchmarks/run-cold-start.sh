@@ -11,6 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
 model=${1:-}
+load=$(cut -d" " -f1-3 /proc/loadavg)
 mvn -B -q -DskipTests package
 dir=target/cold-start
 mkdir -p "$dir" benchmarks/results
@@ -19,7 +20,7 @@ args=(translate --input models/samples/sketch_01.png --output "$dir/out.png" --d
 [ -n "$model" ] && args+=(--model "$model")
 result="benchmarks/results/cold-start-$name-$(date -u +%Y%m%d).txt"
 {
-    echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load before: $load"
     echo "# ./samplenorm ${args[*]}"
     ./samplenorm "${args[@]}" > /dev/null 2>&1
     echo "run to_output_ms to_exit_ms model_load_ms"
@@ -29,8 +30,8 @@ result="benchmarks/results/cold-start-$name-$(date -u +%Y%m%d).txt"
         ./samplenorm "${args[@]}" > "$dir/stdout" 2> "$dir/stderr"
         t1=$(date +%s%N)
         tw=$(stat -c %.9Y "$dir/out.png" | tr -d .)
-        load=$(sed -n 's/.*loaded in \([0-9]*\) ms.*/\1/p' "$dir/stderr")
-        echo "$i $(( (tw - t0) / 1000000 )) $(( (t1 - t0) / 1000000 )) $load"
+        load_ms=$(sed -n 's/.*loaded in \([0-9]*\) ms.*/\1/p' "$dir/stderr")
+        echo "$i $(( (tw - t0) / 1000000 )) $(( (t1 - t0) / 1000000 )) $load_ms"
     done
 } | tee "$result"
 col=2

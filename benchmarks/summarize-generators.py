@@ -3,7 +3,7 @@
 min..max of the measurement iterations (ms per call), images/s from the median (N * 1000 / ms), and,
 for the sampled latency benchmarks, percentiles of the single calls.
 
-    benchmarks/summarize-generators.py benchmarks/results/cpu-generators-YYYYMMDD.json
+    benchmarks/summarize-generators.py benchmarks/results/cpu-generators-*.json
 """
 import json
 import statistics
@@ -14,8 +14,8 @@ def fmt(x):
     return f"{x:.1f}" if isinstance(x, (int, float)) else str(x)
 
 
-def main(path):
-    runs = json.load(open(path))
+def main(paths):
+    runs = [r for path in paths for r in json.load(open(path))]
     print("| benchmark | mode | N | median ms/call | min..max ms | JMH score ± error | images/s (median) |")
     print("|---|---|---|---|---|---|---|")
     for r in runs:
@@ -44,4 +44,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

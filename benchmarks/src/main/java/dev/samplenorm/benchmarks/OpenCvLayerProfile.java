@@ -38,7 +38,8 @@ import org.bytedeco.opencv.opencv_dnn.Net;
  * of the network each statistics mode runs (rewritten exactly as {@code Generator} rewrites it),
  * summed by layer type, next to ONNX Runtime's own per-node profile of the training export, summed
  * by operator type; then every convolution and transposed convolution node side by side (both
- * runtimes keep the ONNX node names), with its shapes and the arithmetic rate reached.
+ * runtimes keep the ONNX node names), with its shapes and the arithmetic rate reached (the OpenCV
+ * rate and the CV/ORT ratio are those of the first mode profiled).
  * Not a JMH benchmark: a few forwards after two warm-up runs, averaged.
  *
  * <pre>

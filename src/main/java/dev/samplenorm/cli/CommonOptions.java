@@ -16,6 +16,8 @@ import picocli.CommandLine.Option;
 /** Options shared by the commands that run a generator. */
 final class CommonOptions {
 
+    private static final System.Logger LOG = System.getLogger(CommonOptions.class.getName());
+
     /** The bundled model, packaged as a class path resource. */
     static final String BUNDLED_MODEL = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
 
@@ -43,16 +45,17 @@ final class CommonOptions {
             b.device(Device.parse(device));
         }
         GeneratorOptions options = b.build();
-        if (model == null) {
-            return Generator.loadResource(BUNDLED_MODEL, options);
-        }
-        if (!Files.isRegularFile(model)) {
+        if (model != null && !Files.isRegularFile(model)) {
             throw new UserError("model not found: " + model);
         }
-        if (!Files.isReadable(model)) {
+        if (model != null && !Files.isReadable(model)) {
             throw new UserError("model not readable: " + model);
         }
-        return Generator.load(model, options);
+        long start = System.nanoTime();
+        Generator generator = model == null ? Generator.loadResource(BUNDLED_MODEL, options) : Generator.load(model, options);
+        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "model %s loaded in %.0f ms (read, rewrite, OpenCV import)",
+                modelName(), (System.nanoTime() - start) / 1e6));
+        return generator;
     }
 
     String modelName() {

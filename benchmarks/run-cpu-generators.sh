@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# unet_256 end to end on the CPU: first checks that samplenorm (batch, sample) and ONNX Runtime give the
+# same output (OnnxRuntimeAgreement, not timed; stops here if they do not), then runs GeneratorBenchmark
+# (every statistics mode x N = 1, 4, 16, ONNX Runtime at the same N, one-image latency) and writes
+# benchmarks/results/cpu-generators-<UTC date and time>.{txt,json}; summarize-generators.py turns the JSON into
+# images/s with median and spread. Extra arguments go to JMH, e.g. -p batch=1 or GeneratorBenchmark.latency;
+# SKIP_CHECK=1 skips the agreement check (e.g. when the grid is run in parts).
+# The models are built on first use into target/bench-models (unet_256: about 218 MB).
+set -eu
+cd "$(dirname "$0")/.."
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+mvn -B -q -DskipTests test-compile
+mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
+cp="target/test-classes:target/classes:$(cat target/bench.classpath)"
+mkdir -p benchmarks/results
+out="benchmarks/results/cpu-generators-$(date -u +%Y%m%d-%H%M)"
+echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load before: $load" \
+    | tee "$out.txt"
+echo "# java -cp ... org.openjdk.jmh.Main -rf json -rff $out.json ${*:-GeneratorBenchmark}" | tee -a "$out.txt"
+if [ -z "${SKIP_CHECK:-}" ]; then
+    java -Xmx6g -cp "$cp" dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \
+        | tee -a "$out.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || { echo "samplenorm and ONNX Runtime disagree; not timing" >&2; exit 1; }
+fi
+java -cp "$cp" org.openjdk.jmh.Main -rf json -rff "$out.json" "${@:-GeneratorBenchmark}" 2>&1 | tee -a "$out.txt"
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out.txt"

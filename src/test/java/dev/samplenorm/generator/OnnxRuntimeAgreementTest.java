@@ -14,6 +14,7 @@ import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.ReferenceGenerators;
 import dev.samplenorm.onnx.StatisticsRewrite;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
+import dev.samplenorm.testing.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Map;
@@ -54,7 +55,7 @@ class OnnxRuntimeAgreementTest {
                 float[] x = random(n * 3 * 64 * 64, 100 + n);
                 float[] expected = run(env, ort, x, n);
                 float[] actual = translate(g, x, n);
-                double err = relativeL2(actual, expected);
+                double err = Tensor.relativeL2(actual, expected);
                 assertTrue(err <= TOLERANCE, "batch mode, N = " + n + ": relative L2 to ONNX Runtime " + err);
             }
         }
@@ -75,10 +76,10 @@ class OnnxRuntimeAgreementTest {
                 assertEquals(image, one.length);
                 System.arraycopy(one, 0, expected, i * image, image);
             }
-            double err = relativeL2(actual, expected);
+            double err = Tensor.relativeL2(actual, expected);
             assertTrue(err <= TOLERANCE, "sample mode, N = " + n + ": relative L2 to ONNX Runtime image by image " + err);
             // The reference must tell the modes apart: the whole batch through ORT is batch statistics, not sample.
-            double batchVsSample = relativeL2(run(env, ort, x, n), expected);
+            double batchVsSample = Tensor.relativeL2(run(env, ort, x, n), expected);
             assertTrue(batchVsSample > 1e-2, "ONNX Runtime's batch and per-image outputs differ by only " + batchVsSample);
         }
     }
@@ -119,16 +120,5 @@ class OnnxRuntimeAgreementTest {
         float[] v = new float[length];
         for (int i = 0; i < length; i++) v[i] = (float) r.nextDouble(-1, 1);
         return v;
-    }
-
-    static double relativeL2(float[] actual, float[] expected) {
-        assertEquals(expected.length, actual.length, "output length");
-        double num = 0, den = 0;
-        for (int i = 0; i < actual.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            num += d * d;
-            den += (double) expected[i] * expected[i];
-        }
-        return Math.sqrt(num / den);
     }
 }

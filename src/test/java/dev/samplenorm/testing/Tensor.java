@@ -172,4 +172,16 @@ public record Tensor(int n, int c, int h, int w, double[] data) {
         }
         return Math.sqrt(num / den);
     }
+
+    /** As {@link #relativeL2(double[], double[])} for float outputs, accumulated in double. */
+    public static double relativeL2(float[] a, float[] ref) {
+        if (a.length != ref.length) throw new AssertionError("lengths " + a.length + " and " + ref.length + " differ");
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - ref[i];
+            num += d * d;
+            den += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(num / den);
+    }
 }

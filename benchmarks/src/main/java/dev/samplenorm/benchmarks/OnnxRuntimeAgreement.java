@@ -6,6 +6,7 @@ import dev.samplenorm.StatisticsMode;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.io.NpyArray;
 import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.testing.Tensor;
 import java.util.Arrays;
 import java.util.Locale;
 import org.bytedeco.javacpp.FloatPointer;
@@ -47,7 +48,7 @@ public final class OnnxRuntimeAgreement {
                             expected = ort.run(x, n, C, H, W);
                             how = "ORT on the whole batch";
                         }
-                        double rel = relativeL2(actual, expected), max = maxAbs(actual, expected);
+                        double rel = Tensor.relativeL2(actual, expected), max = maxAbs(actual, expected);
                         boolean checked = mode != StatisticsMode.RUNNING;
                         if (checked && !(rel <= TOLERANCE)) ok = false;
                         System.out.printf(Locale.ROOT, "%-8s N=%d vs %-24s relative L2 %.2e  max |diff| %.2e  %s%n", mode.cliName(), n, how,
@@ -66,16 +67,6 @@ public final class OnnxRuntimeAgreement {
                 return NpyArray.of(out).floats();
             }
         }
-    }
-
-    static double relativeL2(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
     }
 
     static double maxAbs(float[] a, float[] b) {

@@ -43,11 +43,25 @@ public final class ImageHeaders {
      */
     public static Info check(byte[] data, int maxSide, long maxPixels) {
         Info info = read(data);
+        if (!complete(data, info.format())) {
+            throw new IllegalArgumentException("expected a complete " + info.format() + " image, got one that is truncated (no "
+                    + (info.format().equals("PNG") ? "IEND chunk" : "end-of-image marker FF D9") + " at its end)");
+        }
         if (info.width() > maxSide || info.height() > maxSide || info.pixels() > maxPixels) {
             throw new ImageTooLargeException("the " + info.format() + " image declares " + info.width() + "x" + info.height()
                     + " pixels; expected at most " + maxSide + " per side and " + maxPixels + " in all");
         }
         return info;
+    }
+
+    /** Whether the file ends as a complete one does: PNG with its IEND chunk, JPEG with EOI (trailing zero padding allowed). */
+    private static boolean complete(byte[] d, String format) {
+        int end = d.length;
+        if (format.equals("PNG")) {
+            return end >= 12 && d[end - 8] == 'I' && d[end - 7] == 'E' && d[end - 6] == 'N' && d[end - 5] == 'D';
+        }
+        while (end > 2 && d[end - 1] == 0) end--;
+        return end >= 4 && (d[end - 2] & 0xff) == 0xFF && (d[end - 1] & 0xff) == 0xD9;
     }
 
     private static Info png(byte[] d) {

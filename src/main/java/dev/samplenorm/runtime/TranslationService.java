@@ -540,8 +540,8 @@ public final class TranslationService implements AutoCloseable {
         for (int i = 0; i < live.size(); i++) {
             Request<?> r = live.get(i);
             r.release();
+            metrics.requestSucceeded(end - r.enqueued); // before completion, so a caller that saw its output sees the count
             r.finish(outputs.get(i));
-            metrics.requestSucceeded(end - r.enqueued);
         }
     }
 

@@ -356,33 +356,29 @@ public final class TranslationServer implements AutoCloseable {
     // ------------------------------------------------------------------------------------ shutdown
 
     /**
-     * Graceful shutdown: new work is answered 503 with Retry-After, the requests in flight are answered
-     * (for up to {@code timeout}), then the service shuts down (failing what it could not run) and the
-     * listener closes. Idempotent.
+     * Stops taking work without stopping: inference requests are answered 503 with Retry-After and
+     * readiness reports false, while requests already in flight go on. {@link #shutdown} begins with this.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    /**
+     * Graceful shutdown: {@link #drain()}, then the service shuts down (it runs what it has queued at
+     * once, for up to {@code timeout}, and fails what it could not run), the answers in flight are
+     * written, and the listener closes. Idempotent.
      */
     public void shutdown(Duration timeout) {
         synchronized (this) {
             if (stopped) return;
             stopped = true;
         }
-        draining = true;
-        long end = System.nanoTime() + timeout.toNanos();
+        drain();
+        service.shutdown(timeout);
+        // Every request the service held is now answered or being answered; let the answers be written.
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         synchronized (drainLock) {
             while (inFlight.get() > 0 && System.nanoTime() < end) {
-                try {
-                    drainLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime())));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        int left = inFlight.get();
-        service.shutdown(Duration.ofNanos(Math.max(0, end - System.nanoTime())));
-        // Requests the service failed are being answered now; give them a moment to be written.
-        long flushEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        synchronized (drainLock) {
-            while (inFlight.get() > 0 && System.nanoTime() < flushEnd) {
                 try {
                     drainLock.wait(10);
                 } catch (InterruptedException e) {
@@ -391,8 +387,9 @@ public final class TranslationServer implements AutoCloseable {
                 }
             }
         }
+        int left = inFlight.get();
         undertow.stop();
-        LOG.log(Level.INFO, "server stopped" + (left > 0 ? "; " + left + " request(s) were still in flight at the drain timeout" : ""));
+        LOG.log(Level.INFO, "server stopped" + (left > 0 ? "; " + left + " request(s) were still being answered" : ""));
     }
 
     /** {@link #shutdown(Duration)} with the service's default shutdown timeout. */

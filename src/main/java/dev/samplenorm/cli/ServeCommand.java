@@ -26,6 +26,10 @@ import picocli.CommandLine.Spec;
                 + " out) and Prometheus /metrics. Binds 127.0.0.1 unless --host says otherwise; SIGTERM drains requests in flight.")
 final class ServeCommand implements Callable<Integer> {
 
+    /** Held strongly: java.util.logging keeps loggers weakly, and a collected logger forgets its level. */
+    private static final List<java.util.logging.Logger> QUIET = List.of(java.util.logging.Logger.getLogger("io.undertow"),
+            java.util.logging.Logger.getLogger("org.xnio"));
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -88,8 +92,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommonOptions.configureLogging(common.verbose);
         if (!common.verbose) { // Undertow and XNIO log their start-up at INFO through java.util.logging
-            java.util.logging.Logger.getLogger("io.undertow").setLevel(java.util.logging.Level.WARNING);
-            java.util.logging.Logger.getLogger("org.xnio").setLevel(java.util.logging.Level.WARNING);
+            for (java.util.logging.Logger l : QUIET) l.setLevel(java.util.logging.Level.WARNING);
         }
         StatisticsMode mode = StatisticsMode.parse(stats);
         if (common.model != null && !Files.isRegularFile(common.model)) throw new UserError("model not found: " + common.model);

@@ -5,7 +5,8 @@
 # single-thread Generator baseline, the open-loop overload run, the fault run and the SIGTERM run.
 # Needs wrk (Debian: apt-get install -y wrk) and a build: mvn -B -DskipTests package test-compile.
 # Environment: DURATION (s per wrk point, default 10), OVERLOAD_SECONDS (default 20), PORT (default 18080),
-# MODEL (default the bundled model), IMAGE (default its first sample sketch).
+# MODEL (default the bundled model), IMAGE (default its first sample sketch), SECTIONS (default
+# "sweep overload faults sigterm"; the overload rate comes from the sweep, or RATE when it is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -13,6 +14,8 @@ OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-20}
 PORT=${PORT:-18080}
 MODEL=${MODEL:-models/pix2pix_shapes_128.onnx}
 IMAGE=${IMAGE:-models/samples/sketch_01.png}
+SECTIONS=${SECTIONS:-sweep overload faults sigterm}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "run-serving-load.sh: wrk not found (apt-get install -y wrk)" >&2; exit 1; }
 [ -d target/test-classes/dev/samplenorm/benchmarks ] && [ -d target/lib ] || {
     echo "run-serving-load.sh: build first: mvn -B -DskipTests package test-compile" >&2; exit 1; }
@@ -58,10 +61,11 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
      "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "java: $(java -version 2>&1 | head -1); wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $MODEL; image: $IMAGE ($(stat -c %s "$IMAGE") bytes); wrk points: ${DURATION} s each"
+BEST=${BEST:-0}
+if has sweep; then
 echo
 echo "## In-process baseline: single-thread Generator loop (decode PNG, translate, encode PNG)"
 java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad loop "$DURATION" "$MODEL" "$IMAGE" 2>/dev/null
-BEST=0
 for setting in "on|--max-batch 8 --max-delay-ms 5" "off|--max-batch 1 --max-delay-ms 0"; do
     name=${setting%%|*}
     # shellcheck disable=SC2086
@@ -81,7 +85,9 @@ for setting in "on|--max-batch 8 --max-delay-ms 5" "off|--max-batch 1 --max-dela
     metric 'samplenorm_inference_requests_(accepted|rejected|failed|timed_out)_total'
     stop_server
 done
+fi
 
+if has overload; then
 RATE=$(awk "BEGIN{printf \"%.1f\", 2 * $BEST}")
 echo
 echo "## Overload: open loop at $RATE req/s (2x the best measured throughput $BEST req/s) for $OVERLOAD_SECONDS s; queue 16"
@@ -93,20 +99,28 @@ metric 'samplenorm_inference_requests_(accepted|rejected|succeeded|failed|timed_
 metric 'samplenorm_http_responses_total'
 metric 'jvm_memory_used_bytes\{area="heap"'
 stop_server
+fi
 
+if has faults; then
 echo
 echo "## Faults"
 start_server --max-batch 8 --max-delay-ms 5 --queue 64
 java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad faults 127.0.0.1 "$PORT" "$IMAGE" 2>/dev/null
 echo "server still alive: $(kill -0 "$SERVER" && echo yes)"
 stop_server
+fi
 
+if has sigterm; then
 echo
-echo "## SIGTERM with requests in flight: 150 requests at once, SIGTERM 0.5 s later"
+echo "## SIGTERM with requests in flight: 150 requests at once, SIGTERM once 40 of them are queued"
 start_server --max-batch 8 --max-delay-ms 5 --queue 256
 java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad burst "$URL/v1/translate" "$IMAGE" 150 2>/dev/null &
 BURST=$!
-sleep 0.5
+for _ in $(seq 1 300); do
+    depth=$(metric 'samplenorm_inference_queue_depth' | awk '{printf "%d", $2}')
+    [ "${depth:-0}" -ge 40 ] && break
+    sleep 0.1
+done
 echo "queue depth at SIGTERM: $(metric 'samplenorm_inference_queue_depth' | awk '{print $2}')"
 kill -TERM "$SERVER"
 status=0
@@ -114,6 +128,7 @@ wait "$SERVER" || status=$?
 echo "server exit status: $status (143 = terminated by SIGTERM after the drain)"
 SERVER=
 wait "$BURST"
+fi
 }
 run 2>&1 | tee "$LOG"
 echo "log: $LOG"

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 /** The {@code samplenorm} command line: translate, demo, info; make-model and bench for development (not listed). */
 @Command(name = "samplenorm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pix2Pix-style generators on OpenCV DNN with train-mode BatchNorm statistics.",
-        subcommands = {TranslateCommand.class, DemoCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class,
+        subcommands = {TranslateCommand.class, DemoCommand.class, InfoCommand.class, ServeCommand.class, MakeModelCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

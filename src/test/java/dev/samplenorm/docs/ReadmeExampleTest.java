@@ -20,20 +20,29 @@ class ReadmeExampleTest {
 
     @Test
     void theJavaApiExampleCompiles(@TempDir Path dir) throws IOException {
+        compiles(dir, "Translate");
+    }
+
+    @Test
+    void theServingExampleCompiles(@TempDir Path dir) throws IOException {
+        compiles(dir, "Serve");
+    }
+
+    private static void compiles(Path dir, String className) throws IOException {
         String readme = Files.readString(Path.of("README.md"));
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(readme);
         String example = null;
         while (m.find()) {
-            if (m.group(1).contains("public class Translate")) example = m.group(1);
+            if (m.group(1).contains("public class " + className + " ")) example = m.group(1);
         }
-        assertTrue(example != null, "README has a complete example class Translate");
-        Path source = Files.writeString(dir.resolve("Translate.java"), example);
+        assertTrue(example != null, "README has a complete example class " + className);
+        Path source = Files.writeString(dir.resolve(className + ".java"), example);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         StringWriter diagnostics = new StringWriter();
         boolean ok = javac.getTask(diagnostics, null, null,
                 List.of("-classpath", System.getProperty("java.class.path"), "-d", dir.toString()), null,
                 javac.getStandardFileManager(null, null, null).getJavaFileObjects(source)).call();
         assertTrue(ok, "README example does not compile:\n" + diagnostics);
-        assertEquals(true, Files.exists(dir.resolve("Translate.class")));
+        assertEquals(true, Files.exists(dir.resolve(className + ".class")));
     }
 }

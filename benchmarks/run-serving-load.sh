@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Load measurements of `samplenorm serve` on loopback (results: benchmarks/RESULTS.md, raw log in
+# benchmarks/results/). wrk drives the closed-loop sweep (concurrency 1, 4, 16, 64; micro-batching on
+# and off); benchmarks/src/main/java/dev/samplenorm/benchmarks/ServingLoad.java runs the in-process
+# single-thread Generator baseline, the open-loop overload run, the fault run and the SIGTERM run.
+# Needs wrk (Debian: apt-get install -y wrk) and a build: mvn -B -DskipTests package test-compile.
+# Environment: DURATION (s per wrk point, default 10), OVERLOAD_SECONDS (default 20), PORT (default 18080),
+# MODEL (default the bundled model), IMAGE (default its first sample sketch), SECTIONS (default
+# "sweep overload faults sigterm"; the overload rate comes from the sweep, or RATE when it is skipped).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-20}
+PORT=${PORT:-18080}
+MODEL=${MODEL:-models/pix2pix_shapes_128.onnx}
+IMAGE=${IMAGE:-models/samples/sketch_01.png}
+SECTIONS=${SECTIONS:-sweep overload faults sigterm}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+command -v wrk >/dev/null || { echo "run-serving-load.sh: wrk not found (apt-get install -y wrk)" >&2; exit 1; }
+[ -d target/test-classes/dev/samplenorm/benchmarks ] && [ -d target/lib ] || {
+    echo "run-serving-load.sh: build first: mvn -B -DskipTests package test-compile" >&2; exit 1; }
+CP="target/test-classes:target/classes:target/lib/*"
+URL="http://127.0.0.1:$PORT"
+mkdir -p benchmarks/results
+LOG=benchmarks/results/serving-load-$(date +%Y%m%d-%H%M).log
+LUA=$(mktemp --suffix=.lua)
+trap 'rm -f "$LUA"; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true' EXIT
+cat > "$LUA" <<LUA
+wrk.method = "POST"
+local f = assert(io.open("$IMAGE", "rb"))
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "image/png"
+LUA
+
+start_server() {
+    java -Xmx2g -cp "$CP" dev.samplenorm.cli.Main serve --model "$MODEL" --device cpu --port "$PORT" "$@" &
+    SERVER=$!
+    for _ in $(seq 1 600); do
+        curl -fs "$URL/v2/health/ready" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "server did not become ready" >&2
+    exit 1
+}
+
+stop_server() {
+    kill -TERM "$SERVER"
+    wait "$SERVER" || true
+    SERVER=
+}
+
+metric() { # name filter -> value(s)
+    curl -fs "$URL/metrics" | grep -E "^$1" || true
+}
+
+run() {
+echo "# samplenorm serve under load"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB;" \
+     "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "java: $(java -version 2>&1 | head -1); wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+echo "model: $MODEL; image: $IMAGE ($(stat -c %s "$IMAGE") bytes); wrk points: ${DURATION} s each"
+BEST=${BEST:-0}
+if has sweep; then
+echo
+echo "## In-process baseline: single-thread Generator loop (decode PNG, translate, encode PNG)"
+java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad loop "$DURATION" "$MODEL" "$IMAGE" 2>/dev/null
+for setting in "on|--max-batch 8 --max-delay-ms 5" "off|--max-batch 1 --max-delay-ms 0"; do
+    name=${setting%%|*}
+    # shellcheck disable=SC2086
+    start_server ${setting#*|} --queue 256
+    echo
+    echo "## Micro-batching $name (${setting#*|}, queue 256, 1 instance)"
+    for c in 1 4 16 64; do
+        t=$(( c < 2 ? 1 : 2 ))
+        echo "### concurrency $c"
+        out=$(wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 30s --latency -s "$LUA" "$URL/v1/translate")
+        echo "$out" | grep -E "Latency Distribution|^ +(50|75|90|99)%|Requests/sec|requests in|Non-2xx|Socket errors"
+        rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+        if [ "$name" = on ] && awk "BEGIN{exit !($rps > $BEST)}"; then BEST=$rps; fi
+    done
+    echo "### server metrics after the sweep"
+    metric 'samplenorm_inference_batch_size_(count|sum)'
+    metric 'samplenorm_inference_requests_(accepted|rejected|failed|timed_out)_total'
+    stop_server
+done
+fi
+
+if has overload; then
+RATE=$(awk "BEGIN{printf \"%.1f\", 2 * $BEST}")
+echo
+echo "## Overload: open loop at $RATE req/s (2x the best measured throughput $BEST req/s) for $OVERLOAD_SECONDS s; queue 16"
+start_server --max-batch 8 --max-delay-ms 5 --queue 16
+rss_before=$(awk '/VmRSS/{print $2}' "/proc/$SERVER/status")
+java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$RATE" "$OVERLOAD_SECONDS" 2>/dev/null
+echo "server RSS: $rss_before kB before, $(awk '/VmRSS/{print $2}' "/proc/$SERVER/status") kB after"
+metric 'samplenorm_inference_requests_(accepted|rejected|succeeded|failed|timed_out)_total'
+metric 'samplenorm_http_responses_total'
+metric 'jvm_memory_used_bytes\{area="heap"'
+stop_server
+fi
+
+if has faults; then
+echo
+echo "## Faults"
+start_server --max-batch 8 --max-delay-ms 5 --queue 64
+java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad faults 127.0.0.1 "$PORT" "$IMAGE" 2>/dev/null
+echo "server still alive: $(kill -0 "$SERVER" && echo yes)"
+stop_server
+fi
+
+if has sigterm; then
+echo
+echo "## SIGTERM with requests in flight: 150 requests at once, SIGTERM once 40 of them are queued"
+start_server --max-batch 8 --max-delay-ms 5 --queue 256
+java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad burst "$URL/v1/translate" "$IMAGE" 150 2>/dev/null &
+BURST=$!
+for _ in $(seq 1 300); do
+    depth=$(metric 'samplenorm_inference_queue_depth' | awk '{printf "%d", $2}')
+    [ "${depth:-0}" -ge 40 ] && break
+    sleep 0.1
+done
+echo "queue depth at SIGTERM: $(metric 'samplenorm_inference_queue_depth' | awk '{print $2}')"
+kill -TERM "$SERVER"
+status=0
+wait "$SERVER" || status=$?
+echo "server exit status: $status (143 = terminated by SIGTERM after the drain)"
+SERVER=
+wait "$BURST"
+fi
+}
+run 2>&1 | tee "$LOG"
+echo "log: $LOG"

@@ -1,0 +1,143 @@
+package dev.samplenorm.cli;
+
+import dev.samplenorm.Device;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.runtime.MicrometerServiceMetrics;
+import dev.samplenorm.runtime.TranslationService;
+import dev.samplenorm.server.TranslationServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code samplenorm serve}: the translation service behind an HTTP server (KServe v2, /v1/translate, /metrics). */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve a generator over HTTP: KServe Open Inference Protocol v2 (/v2/...), POST /v1/translate (PNG/JPEG in, PNG"
+                + " out) and Prometheus /metrics. Binds 127.0.0.1 unless --host says otherwise; SIGTERM drains requests in flight.")
+final class ServeCommand implements Callable<Integer> {
+
+    /** Held strongly: java.util.logging keeps loggers weakly, and a collected logger forgets its level. */
+    private static final List<java.util.logging.Logger> QUIET = List.of(java.util.logging.Logger.getLogger("io.undertow"),
+            java.util.logging.Logger.getLogger("org.xnio"));
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--stats", paramLabel = "sample|batch|running|input", defaultValue = "sample",
+            description = "BatchNorm statistics; sample and running merge requests into batches, batch and input never (default: ${DEFAULT-VALUE})")
+    String stats;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to bind (default: ${DEFAULT-VALUE})")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "port; 0 picks a free one (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--name", description = "model name in the /v2/models/{name} paths (default: the model file's name)")
+    String name;
+
+    @Option(names = "--instances", paramLabel = "K", defaultValue = "1",
+            description = "generator instances (one worker thread each) on the device (default: ${DEFAULT-VALUE})")
+    int instances;
+
+    @Option(names = "--max-batch", paramLabel = "B", defaultValue = "8",
+            description = "most images per forward pass and per request (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--max-delay-ms", paramLabel = "D", defaultValue = "5",
+            description = "how long a request may wait for others to join its batch (default: ${DEFAULT-VALUE})")
+    double maxDelayMs;
+
+    @Option(names = "--preferred-batch", paramLabel = "N", split = ",",
+            description = "batch sizes dispatched without waiting for the delay, e.g. 4,8")
+    List<Integer> preferred;
+
+    @Option(names = "--queue", paramLabel = "Q", defaultValue = "64",
+            description = "most requests waiting; more are answered 429 (default: ${DEFAULT-VALUE})")
+    int queue;
+
+    @Option(names = "--timeout-ms", defaultValue = "30000",
+            description = "how long a request may wait in the queue before it fails with 503 (default: ${DEFAULT-VALUE})")
+    long timeoutMs;
+
+    @Option(names = "--max-body-mb", defaultValue = "32", description = "largest request body in MiB (default: ${DEFAULT-VALUE})")
+    long maxBodyMb;
+
+    @Option(names = "--max-image-side", defaultValue = "4096",
+            description = "largest image width or height accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
+    int maxImageSide;
+
+    @Option(names = "--max-image-pixels", defaultValue = "16777216",
+            description = "largest image area accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
+    long maxImagePixels;
+
+    @Option(names = "--shutdown-timeout-s", defaultValue = "30",
+            description = "on SIGTERM, how long requests in flight may take to finish (default: ${DEFAULT-VALUE})")
+    long shutdownTimeoutS;
+
+    @Override
+    public Integer call() throws Exception {
+        CommonOptions.configureLogging(common.verbose);
+        if (!common.verbose) { // Undertow and XNIO log their start-up at INFO through java.util.logging
+            for (java.util.logging.Logger l : QUIET) l.setLevel(java.util.logging.Level.WARNING);
+        }
+        StatisticsMode mode = StatisticsMode.parse(stats);
+        if (common.model != null && !Files.isRegularFile(common.model)) throw new UserError("model not found: " + common.model);
+        if (instances < 1 || maxBatch < 1 || queue < 1 || maxDelayMs < 0 || timeoutMs < 1) {
+            throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1 and --max-delay-ms >= 0");
+        }
+        OnnxModel model = common.model == null ? OnnxModel.fromResource(CommonOptions.BUNDLED_MODEL) : OnnxModel.read(common.model);
+        String modelName = name != null ? name : common.model == null ? "pix2pix_shapes_128"
+                : common.model.getFileName().toString().replaceFirst("(?i)\\.onnx$", "");
+        if (!modelName.matches("[A-Za-z0-9_.-]+")) throw new UserError("--name: expected letters, digits, '_', '.' or '-', got " + modelName);
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TranslationService.Builder b = TranslationService.builder(model).name(modelName)
+                .generatorOptions(GeneratorOptions.builder().statistics(mode).eps(common.eps).build())
+                .maxBatchSize(maxBatch).maxQueueDelay(Duration.ofNanos((long) (maxDelayMs * 1e6))).queueCapacity(queue)
+                .maxImageSize(maxImageSide, maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName));
+        if (preferred != null) b.preferredBatchSizes(preferred.stream().mapToInt(Integer::intValue).toArray());
+        if (common.device.trim().equalsIgnoreCase("auto")) {
+            b.instances(instances);
+        } else {
+            b.instances(Device.parse(common.device), instances);
+        }
+        long start = System.nanoTime();
+        TranslationService service = b.build();
+        TranslationServer server;
+        try {
+            server = TranslationServer.builder(service).host(host).port(port).modelName(modelName).metrics(registry)
+                    .maxBodyBytes(maxBodyMb << 20).requestTimeout(Duration.ofMillis(timeoutMs)).build().start();
+        } catch (RuntimeException e) {
+            service.shutdown(Duration.ZERO);
+            throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            spec.commandLine().getErr().println("samplenorm: draining requests in flight (up to " + shutdownTimeoutS + " s)");
+            server.shutdown(Duration.ofSeconds(shutdownTimeoutS));
+            spec.commandLine().getErr().println("samplenorm: stopped");
+            stopped.countDown();
+        }, "samplenorm-shutdown"));
+        spec.commandLine().getOut().printf(Locale.ROOT,
+                "serving %s (statistics %s, %s, max batch %d, max delay %s ms, queue %d) on http://%s:%d (ready in %.1f s)%n", modelName,
+                mode.cliName(), service.devices(), maxBatch, maxDelayMs, queue, server.address().getHostString(), server.port(),
+                (System.nanoTime() - start) / 1e9);
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+}

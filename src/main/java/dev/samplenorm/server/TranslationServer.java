@@ -1,0 +1,475 @@
+package dev.samplenorm.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.samplenorm.SampleNormException;
+import dev.samplenorm.runtime.DeadlineExceededException;
+import dev.samplenorm.runtime.ImageTooLargeException;
+import dev.samplenorm.runtime.QueueFullException;
+import dev.samplenorm.runtime.ServiceClosedException;
+import dev.samplenorm.runtime.TranslationService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * An HTTP server for one {@link TranslationService}, on Undertow: KServe's Open Inference Protocol v2
+ * over REST ({@code /v2/health/live}, {@code /v2/health/ready}, {@code /v2/models/{name}},
+ * {@code /v2/models/{name}/ready}, {@code POST /v2/models/{name}/infer} with FP32 JSON tensors and the
+ * binary tensor data extension), {@code POST /v1/translate} (PNG or JPEG in, PNG out) and
+ * {@code GET /metrics} (Prometheus text).
+ *
+ * <p>Every client mistake is answered with a 4xx status and a JSON body {@code {"error": "..."}} that
+ * names what was expected; overload with 429 (queue full) or 503 (shutting down, queue timeout) and a
+ * {@code Retry-After} header. {@link #shutdown(Duration)} stops taking work (503), lets the requests in
+ * flight finish, shuts the service down and closes the listener. The server owns the service it serves.
+ */
+public final class TranslationServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(TranslationServer.class.getName());
+    private static final HttpString RETRY_AFTER = new HttpString("Retry-After");
+    private static final HttpString INFERENCE_HEADER = new HttpString(InferenceProtocol.HEADER_LENGTH);
+    private static final String JSON = "application/json";
+
+    private final TranslationService service;
+    private final String modelName;
+    private final PrometheusMeterRegistry registry;
+    private final ObjectMapper json = new ObjectMapper();
+    private final InferenceProtocol protocol;
+    private final long maxBodyBytes;
+    private final Duration requestTimeout;
+    private final Undertow undertow;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Object drainLock = new Object();
+    private final Map<String, Counter> responses = new ConcurrentHashMap<>();
+    private volatile boolean draining;
+    private boolean stopped;
+
+    private TranslationServer(Builder b) {
+        this.service = b.service;
+        this.modelName = b.modelName != null ? b.modelName : service.name();
+        this.registry = b.registry;
+        this.protocol = new InferenceProtocol(json, service, modelName);
+        this.maxBodyBytes = b.maxBodyBytes;
+        this.requestTimeout = b.requestTimeout;
+        if (registry != null) {
+            new JvmMemoryMetrics().bindTo(registry);
+            new JvmThreadMetrics().bindTo(registry);
+        }
+        this.undertow = Undertow.builder()
+                .addHttpListener(b.port, b.host)
+                .setIoThreads(b.ioThreads)
+                .setWorkerThreads(b.workerThreads)
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, maxBodyBytes)
+                .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 16 * 1024)
+                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) b.requestTimeout.toMillis())
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
+                .setServerOption(UndertowOptions.ALWAYS_SET_DATE, false)
+                .setHandler(this::route)
+                .build();
+    }
+
+    public static Builder builder(TranslationService service) {
+        return new Builder(Objects.requireNonNull(service, "service"));
+    }
+
+    /** Starts listening. */
+    public TranslationServer start() {
+        undertow.start();
+        LOG.log(Level.INFO, "serving model '" + modelName + "' on http://" + address().getHostString() + ":" + port());
+        return this;
+    }
+
+    /** The bound address (the real port when the builder asked for port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    // ------------------------------------------------------------------------------------ routing
+
+    private void route(HttpServerExchange ex) {
+        String path = ex.getRelativePath();
+        if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
+        boolean get = ex.getRequestMethod().equals(Methods.GET) || ex.getRequestMethod().equals(Methods.HEAD);
+        boolean post = ex.getRequestMethod().equals(Methods.POST);
+        switch (path) {
+            case "/v2/health/live" -> {
+                if (!get) { methodNotAllowed(ex, "GET"); return; }
+                sendJson(ex, 200, json.createObjectNode().put("live", true));
+                return;
+            }
+            case "/v2/health/ready" -> {
+                if (!get) { methodNotAllowed(ex, "GET"); return; }
+                boolean ready = isReady();
+                sendJson(ex, ready ? 200 : 503, json.createObjectNode().put("ready", ready));
+                return;
+            }
+            case "/v2" -> {
+                if (!get) { methodNotAllowed(ex, "GET"); return; }
+                sendJson(ex, 200, protocol.serverMetadata());
+                return;
+            }
+            case "/metrics" -> {
+                if (!get) { methodNotAllowed(ex, "GET"); return; }
+                if (registry == null) { error(ex, 404, "metrics are not enabled on this server"); return; }
+                send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape().getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            case "/v1/translate" -> {
+                if (!post) { methodNotAllowed(ex, "POST"); return; }
+                work(ex, "translate", this::translate);
+                return;
+            }
+            default -> { }
+        }
+        if (path.startsWith("/v2/models/")) {
+            String[] parts = path.substring("/v2/models/".length()).split("/", -1);
+            String model = parts[0];
+            int i = 1;
+            if (parts.length >= 3 && parts[1].equals("versions")) {
+                if (!parts[2].equals(InferenceProtocol.VERSION)) {
+                    error(ex, 404, "unknown version '" + parts[2] + "' of model '" + model + "', expected " + InferenceProtocol.VERSION);
+                    return;
+                }
+                i = 3;
+            }
+            if (!model.equals(modelName)) {
+                error(ex, 404, "unknown model '" + model + "', expected '" + modelName + "'");
+                return;
+            }
+            String action = parts.length == i ? "" : parts.length == i + 1 ? parts[i] : "?";
+            switch (action) {
+                case "" -> {
+                    if (!get) { methodNotAllowed(ex, "GET"); return; }
+                    sendJson(ex, 200, protocol.modelMetadata());
+                }
+                case "ready" -> {
+                    if (!get) { methodNotAllowed(ex, "GET"); return; }
+                    boolean ready = isReady();
+                    sendJson(ex, ready ? 200 : 503, json.createObjectNode().put("name", modelName).put("ready", ready));
+                }
+                case "infer" -> {
+                    if (!post) { methodNotAllowed(ex, "POST"); return; }
+                    work(ex, "infer", this::infer);
+                }
+                default -> error(ex, 404, "unknown path " + ex.getRequestPath() + ", expected /v2/models/" + modelName
+                        + "[/versions/1][/ready|/infer]");
+            }
+            return;
+        }
+        error(ex, 404, "unknown path " + ex.getRequestPath() + ", expected one of /v2, /v2/health/live, /v2/health/ready, /v2/models/"
+                + modelName + ", /v2/models/" + modelName + "/ready, /v2/models/" + modelName + "/infer, /v1/translate, /metrics");
+    }
+
+    private boolean isReady() {
+        return !draining && service.isAccepting();
+    }
+
+    // ------------------------------------------------------------------------------------ work
+
+    private interface BodyHandler {
+        /** Handles a request body on a worker thread and returns the future that answers it. */
+        CompletableFuture<Void> handle(HttpServerExchange ex, byte[] body);
+    }
+
+    /** Reads the body without blocking an I/O thread, then handles it on a worker thread. */
+    private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
+        if (draining) {
+            ex.getResponseHeaders().put(Headers.CONNECTION, "close");
+            overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
+            return;
+        }
+        long length = ex.getRequestContentLength();
+        if (length > maxBodyBytes) {
+            ex.getResponseHeaders().put(Headers.CONNECTION, "close");
+            error(ex, 413, "the body has " + length + " bytes; expected at most " + maxBodyBytes);
+            return;
+        }
+        inFlight.incrementAndGet();
+        ex.addExchangeCompleteListener((e, next) -> {
+            if (inFlight.decrementAndGet() == 0) {
+                synchronized (drainLock) {
+                    drainLock.notifyAll();
+                }
+            }
+            count(endpoint, e.getStatusCode());
+            next.proceed();
+        });
+        ex.setMaxEntitySize(maxBodyBytes);
+        ex.getRequestReceiver().receiveFullBytes((e, body) -> e.dispatch(() -> {
+            try {
+                handler.handle(e, body).exceptionally(t -> {
+                    fail(e, t);
+                    return null;
+                });
+            } catch (RuntimeException t) {
+                fail(e, t);
+            }
+        }), (e, io) -> {
+            // The client went away, or the body was larger than the limit while streaming in.
+            if (io.getMessage() != null && io.getMessage().contains("larger than")) {
+                e.getResponseHeaders().put(Headers.CONNECTION, "close");
+                error(e, 413, "the body is larger than the limit; expected at most " + maxBodyBytes + " bytes");
+            } else {
+                e.endExchange();
+            }
+        });
+    }
+
+    private CompletableFuture<Void> translate(HttpServerExchange ex, byte[] body) {
+        String type = ex.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+        String t = type == null ? "" : type.toLowerCase(Locale.ROOT);
+        if (!t.startsWith("image/png") && !t.startsWith("image/jpeg")) {
+            error(ex, 415, "expected Content-Type image/png or image/jpeg, got " + (type == null ? "none" : type));
+            return CompletableFuture.completedFuture(null);
+        }
+        Executor worker = ex.getConnection().getWorker();
+        CompletableFuture<byte[]> out = service.submitEncoded(body, requestTimeout);
+        return out.thenAcceptAsync(png -> send(ex, 200, "image/png", png), worker);
+    }
+
+    private CompletableFuture<Void> infer(HttpServerExchange ex, byte[] body) {
+        String header = ex.getRequestHeaders().getFirst(INFERENCE_HEADER);
+        int jsonLength = -1;
+        if (header != null) {
+            try {
+                jsonLength = Integer.parseInt(header.trim());
+            } catch (NumberFormatException e) {
+                jsonLength = -2;
+            }
+            if (jsonLength < 0) {
+                error(ex, 400, "expected " + InferenceProtocol.HEADER_LENGTH + " to be a non-negative integer, got '" + header + "'");
+                return CompletableFuture.completedFuture(null);
+            }
+        }
+        InferenceProtocol.InferRequest request = protocol.parse(body, jsonLength);
+        CompletableFuture<Mat> out;
+        try (Mat blob = request.blob()) {
+            out = service.submitBlob(blob, requestTimeout);
+        }
+        Executor worker = ex.getConnection().getWorker();
+        return out.thenAcceptAsync(m -> {
+            InferenceProtocol.Response r;
+            try (m) {
+                r = protocol.response(request.id(), m, request.binaryOutput());
+            }
+            if (r.jsonLength() >= 0) {
+                ex.getResponseHeaders().put(INFERENCE_HEADER, Integer.toString(r.jsonLength()));
+                send(ex, 200, "application/octet-stream", r.body());
+            } else {
+                send(ex, 200, JSON, r.body());
+            }
+        }, worker);
+    }
+
+    private void fail(HttpServerExchange ex, Throwable t) {
+        Throwable c = t;
+        while (c instanceof CompletionException && c.getCause() != null) c = c.getCause();
+        if (c instanceof QueueFullException) {
+            overloaded(ex, 429, c.getMessage(), 1);
+        } else if (c instanceof ServiceClosedException) {
+            overloaded(ex, 503, c.getMessage(), 5);
+        } else if (c instanceof DeadlineExceededException) {
+            overloaded(ex, 503, c.getMessage() + " (request timeout " + requestTimeout.toMillis() + " ms)", 1);
+        } else if (c instanceof ImageTooLargeException) {
+            error(ex, 413, c.getMessage());
+        } else if (c instanceof IllegalArgumentException) {
+            error(ex, 400, c.getMessage());
+        } else if (c instanceof java.util.concurrent.CancellationException) {
+            ex.endExchange(); // the client went away
+        } else {
+            String what = c instanceof SampleNormException s ? s.code() + ": " + s.getMessage() : c.toString();
+            LOG.log(Level.WARNING, "request failed: " + what);
+            error(ex, 500, "the model failed on this request: " + what);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ responses
+
+    private void overloaded(HttpServerExchange ex, int status, String message, int retryAfterSeconds) {
+        ex.getResponseHeaders().put(RETRY_AFTER, Integer.toString(retryAfterSeconds));
+        error(ex, status, message);
+    }
+
+    private void methodNotAllowed(HttpServerExchange ex, String allowed) {
+        ex.getResponseHeaders().put(Headers.ALLOW, allowed);
+        error(ex, 405, "method " + ex.getRequestMethod() + " is not allowed on " + ex.getRequestPath() + ", expected " + allowed);
+    }
+
+    private void error(HttpServerExchange ex, int status, String message) {
+        sendJson(ex, status, json.createObjectNode().put("error", message));
+    }
+
+    private void sendJson(HttpServerExchange ex, int status, ObjectNode node) {
+        byte[] body;
+        try {
+            body = json.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        send(ex, status, JSON, body);
+    }
+
+    private static void send(HttpServerExchange ex, int status, String contentType, byte[] body) {
+        if (ex.isResponseStarted() || ex.isComplete()) return;
+        ex.setStatusCode(status);
+        ex.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+        ex.setResponseContentLength(body.length);
+        ex.getResponseSender().send(ByteBuffer.wrap(body));
+    }
+
+    private void count(String endpoint, int status) {
+        if (registry == null) return;
+        String key = endpoint + status;
+        responses.computeIfAbsent(key, k -> Counter.builder("samplenorm.http.responses")
+                .description("HTTP responses by endpoint and status").tag("endpoint", endpoint).tag("status", Integer.toString(status))
+                .register(registry)).increment();
+    }
+
+    // ------------------------------------------------------------------------------------ shutdown
+
+    /**
+     * Stops taking work without stopping: inference requests are answered 503 with Retry-After and
+     * readiness reports false, while requests already in flight go on. {@link #shutdown} begins with this.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    /**
+     * Graceful shutdown: {@link #drain()}, then the service shuts down (it runs what it has queued at
+     * once, for up to {@code timeout}, and fails what it could not run), the answers in flight are
+     * written, and the listener closes. Idempotent.
+     */
+    public void shutdown(Duration timeout) {
+        synchronized (this) {
+            if (stopped) return;
+            stopped = true;
+        }
+        drain();
+        service.shutdown(timeout);
+        // Every request the service held is now answered or being answered; let the answers be written.
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        synchronized (drainLock) {
+            while (inFlight.get() > 0 && System.nanoTime() < end) {
+                try {
+                    drainLock.wait(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        int left = inFlight.get();
+        undertow.stop();
+        LOG.log(Level.INFO, "server stopped" + (left > 0 ? "; " + left + " request(s) were still being answered" : ""));
+    }
+
+    /** {@link #shutdown(Duration)} with the service's default shutdown timeout. */
+    @Override
+    public void close() {
+        shutdown(TranslationService.DEFAULT_SHUTDOWN_TIMEOUT);
+    }
+
+    /** Requests being handled now. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Options of a {@link TranslationServer}. */
+    public static final class Builder {
+        private final TranslationService service;
+        private String host = "127.0.0.1";
+        private int port = 8080;
+        private String modelName;
+        private PrometheusMeterRegistry registry;
+        private long maxBodyBytes = 32L << 20;
+        private Duration requestTimeout = Duration.ofSeconds(30);
+        private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private int workerThreads = 4 * Math.max(2, Runtime.getRuntime().availableProcessors());
+
+        private Builder(TranslationService service) {
+            this.service = service;
+        }
+
+        /** Address to bind. Default 127.0.0.1 (loopback only). */
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /** Port; 0 picks a free one ({@link TranslationServer#port()}). Default 8080. */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) throw new IllegalArgumentException("port: expected 0 to 65535, got " + port);
+            this.port = port;
+            return this;
+        }
+
+        /** The model name in the v2 paths. Default the service's name. */
+        public Builder modelName(String name) {
+            this.modelName = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Registry scraped by {@code GET /metrics}; without one that endpoint answers 404. */
+        public Builder metrics(PrometheusMeterRegistry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        /** Largest request body. Default 32 MiB. */
+        public Builder maxBodyBytes(long bytes) {
+            if (bytes < 1) throw new IllegalArgumentException("maxBodyBytes: expected >= 1, got " + bytes);
+            this.maxBodyBytes = bytes;
+            return this;
+        }
+
+        /** How long a request may wait in the service's queue, and the request header parse timeout. Default 30 s. */
+        public Builder requestTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("requestTimeout: expected a positive duration, got " + timeout);
+            }
+            this.requestTimeout = timeout;
+            return this;
+        }
+
+        /** Undertow's I/O and worker thread counts. */
+        public Builder threads(int io, int workers) {
+            if (io < 1 || workers < 1) throw new IllegalArgumentException("threads: expected >= 1");
+            this.ioThreads = io;
+            this.workerThreads = workers;
+            return this;
+        }
+
+        public TranslationServer build() {
+            return new TranslationServer(this);
+        }
+    }
+}

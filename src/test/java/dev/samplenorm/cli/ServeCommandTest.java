@@ -1,0 +1,38 @@
+package dev.samplenorm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/** The serve command's option handling (the server itself is tested in dev.samplenorm.server). */
+class ServeCommandTest {
+
+    private static int run(StringWriter err, String... args) {
+        return Main.execute(args, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
+    }
+
+    @Test
+    void mistakesInServeOptionsAreUserErrorsNamingWhatWasExpected() {
+        StringWriter err = new StringWriter();
+        assertEquals(Main.USER_ERROR, run(err, "serve", "--stats", "median"));
+        assertTrue(err.toString().contains("expected one of sample, batch, running, input"), err.toString());
+        err = new StringWriter();
+        assertEquals(Main.USER_ERROR, run(err, "serve", "--max-batch", "0"));
+        assertTrue(err.toString().contains("--max-batch"), err.toString());
+        err = new StringWriter();
+        assertEquals(Main.USER_ERROR, run(err, "serve", "--model", "does/not/exist.onnx"));
+        assertTrue(err.toString().contains("model not found"), err.toString());
+    }
+
+    @Test
+    void helpListsTheServingOptions() {
+        StringWriter out = new StringWriter();
+        assertEquals(0, Main.execute(new String[] {"serve", "--help"}, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true)));
+        for (String option : new String[] {"--host", "--port", "--instances", "--max-batch", "--max-delay-ms", "--queue", "--timeout-ms"}) {
+            assertTrue(out.toString().contains(option), "help lists " + option);
+        }
+    }
+}

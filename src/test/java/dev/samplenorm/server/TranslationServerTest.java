@@ -1,0 +1,364 @@
+package dev.samplenorm.server;
+
+import static dev.samplenorm.runtime.ServingFixtures.blob;
+import static dev.samplenorm.runtime.ServingFixtures.floats;
+import static dev.samplenorm.runtime.ServingFixtures.relativeL2;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.samplenorm.Device;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Generator;
+import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.runtime.MicrometerServiceMetrics;
+import dev.samplenorm.runtime.ServingFixtures;
+import dev.samplenorm.runtime.TranslationService;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.global.opencv_imgcodecs;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A real server on an ephemeral loopback port, driven by java.net.http.HttpClient. */
+class TranslationServerTest {
+
+    private static final String MODEL = "shapes";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static TranslationServer server;
+    private static Generator reference;
+    private static String base;
+
+    @BeforeAll
+    static void start() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).statistics(StatisticsMode.SAMPLE)
+                .instances(Device.cpu(), 1).maxBatchSize(4).maxQueueDelay(Duration.ofMillis(2)).maxImageSize(1024, 1 << 20)
+                .metrics(new MicrometerServiceMetrics(registry, MODEL)).warmUp(false).build();
+        server = TranslationServer.builder(service).port(0).metrics(registry).maxBodyBytes(4 << 20).build().start();
+        base = "http://127.0.0.1:" + server.port();
+        reference = Generator.load(ServingFixtures.bundled(), GeneratorOptions.builder().device(Device.cpu()).build());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        reference.close();
+    }
+
+    private static HttpResponse<byte[]> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static HttpResponse<byte[]> post(String path, String contentType, byte[] body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) b.header("Content-Type", contentType);
+        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static JsonNode json(HttpResponse<byte[]> r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    /** A 4xx answer with a JSON error body that contains {@code expected}. */
+    private static void assertClientError(int status, String expected, HttpResponse<byte[]> r) throws Exception {
+        assertEquals(status, r.statusCode(), new String(r.body()));
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
+        String error = json(r).get("error").asText();
+        assertTrue(error.contains(expected), "error '" + error + "' names '" + expected + "'");
+    }
+
+    @Test
+    void healthAndMetadataEndpointsFollowTheV2Protocol() throws Exception {
+        assertEquals(true, json(get("/v2/health/live")).get("live").asBoolean());
+        assertEquals(true, json(get("/v2/health/ready")).get("ready").asBoolean());
+        JsonNode server = json(get("/v2"));
+        assertEquals("binary_tensor_data", server.get("extensions").get(0).asText());
+        for (String path : List.of("/v2/models/" + MODEL, "/v2/models/" + MODEL + "/versions/1")) {
+            JsonNode m = json(get(path));
+            assertEquals(MODEL, m.get("name").asText());
+            assertEquals("input", m.get("inputs").get(0).get("name").asText());
+            assertEquals("FP32", m.get("inputs").get(0).get("datatype").asText());
+            assertEquals("[-1,3,128,128]", m.get("inputs").get(0).get("shape").toString());
+            assertEquals("output", m.get("outputs").get(0).get("name").asText());
+        }
+        HttpResponse<byte[]> ready = get("/v2/models/" + MODEL + "/ready");
+        assertEquals(200, ready.statusCode());
+        assertEquals(true, json(ready).get("ready").asBoolean());
+        assertClientError(404, "expected '" + MODEL + "'", get("/v2/models/other"));
+        assertClientError(404, "expected 1", get("/v2/models/" + MODEL + "/versions/7"));
+        assertClientError(404, "/v1/translate", get("/nothing/here"));
+        assertClientError(405, "expected POST", get("/v2/models/" + MODEL + "/infer"));
+        assertClientError(405, "expected GET", post("/v2/health/live", "application/json", new byte[0]));
+    }
+
+    private static ObjectNode inferRequest(Mat blob, boolean binaryIn, boolean binaryOut) {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("id", "r-1");
+        ObjectNode in = req.putArray("inputs").addObject();
+        in.put("name", "input").put("datatype", "FP32");
+        ArrayNode shape = in.putArray("shape");
+        for (int i = 0; i < 4; i++) shape.add(blob.size(i));
+        if (binaryIn) {
+            in.putObject("parameters").put("binary_data_size", 4L * blob.total());
+        } else {
+            ArrayNode data = in.putArray("data");
+            for (float v : floats(blob)) data.add(v);
+        }
+        req.putArray("outputs").addObject().put("name", "output").putObject("parameters").put("binary_data", binaryOut);
+        return req;
+    }
+
+    private static byte[] le(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) b.putFloat(f);
+        return b.array();
+    }
+
+    private static float[] expected(Mat blob) {
+        try (Mat out = reference.translateBlob(blob)) {
+            return floats(out);
+        }
+    }
+
+    @Test
+    void inferWithJsonTensorsAnswersTheGeneratorsOutput() throws Exception {
+        try (Mat x = blob(2, 3, 128, 128, 11)) {
+            HttpResponse<byte[]> r = post("/v2/models/" + MODEL + "/infer", "application/json", JSON.writeValueAsBytes(inferRequest(x, false, false)));
+            assertEquals(200, r.statusCode(), new String(r.body()));
+            JsonNode out = json(r).get("outputs").get(0);
+            assertEquals("r-1", json(r).get("id").asText());
+            assertEquals("output", out.get("name").asText());
+            assertEquals("FP32", out.get("datatype").asText());
+            assertEquals("[2,3,128,128]", out.get("shape").toString());
+            float[] got = new float[out.get("data").size()];
+            for (int i = 0; i < got.length; i++) got[i] = out.get("data").get(i).floatValue();
+            double d = relativeL2(got, expected(x));
+            assertTrue(d <= 1e-6, "relative L2 " + d);
+        }
+    }
+
+    @Test
+    void inferWithTheBinaryTensorExtensionInAndOut() throws Exception {
+        try (Mat x = blob(1, 3, 128, 128, 12)) {
+            byte[] header = JSON.writeValueAsBytes(inferRequest(x, true, true));
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            body.writeBytes(header);
+            body.writeBytes(le(floats(x)));
+            HttpResponse<byte[]> r = post("/v2/models/" + MODEL + "/infer", "application/octet-stream", body.toByteArray(),
+                    "Inference-Header-Content-Length", Integer.toString(header.length));
+            assertEquals(200, r.statusCode(), new String(r.body()));
+            int jsonLength = Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+            JsonNode head = JSON.readTree(r.body(), 0, jsonLength);
+            JsonNode out = head.get("outputs").get(0);
+            assertEquals(4L * 3 * 128 * 128, out.get("parameters").get("binary_data_size").asLong());
+            assertEquals(jsonLength + 4 * 3 * 128 * 128, r.body().length);
+            float[] got = new float[3 * 128 * 128];
+            ByteBuffer.wrap(r.body(), jsonLength, 4 * got.length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(got);
+            double d = relativeL2(got, expected(x));
+            assertTrue(d <= 1e-6, "relative L2 " + d);
+
+            // Binary in, JSON out.
+            header = JSON.writeValueAsBytes(inferRequest(x, true, false));
+            body.reset();
+            body.writeBytes(header);
+            body.writeBytes(le(floats(x)));
+            r = post("/v2/models/" + MODEL + "/infer", "application/octet-stream", body.toByteArray(), "Inference-Header-Content-Length",
+                    Integer.toString(header.length));
+            assertEquals(200, r.statusCode());
+            assertEquals(3 * 128 * 128, json(r).get("outputs").get(0).get("data").size());
+        }
+    }
+
+    @Test
+    void inferMistakesAre400sThatNameWhatWasExpected() throws Exception {
+        String infer = "/v2/models/" + MODEL + "/infer";
+        assertClientError(400, "expected a JSON infer request", post(infer, "application/json", "{not json".getBytes()));
+        assertClientError(400, "exactly one tensor", post(infer, "application/json", "{\"inputs\": []}".getBytes()));
+        try (Mat x = blob(1, 3, 128, 128, 13)) {
+            ObjectNode req = inferRequest(x, false, false);
+            ((ObjectNode) req.get("inputs").get(0)).put("name", "image");
+            assertClientError(400, "expected input name 'input'", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ObjectNode) req.get("inputs").get(0)).put("datatype", "INT8");
+            assertClientError(400, "expected datatype FP32", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ObjectNode) req.get("inputs").get(0)).putArray("shape").add(1).add(3).add(64).add(64);
+            assertClientError(400, "[N, 3, 128, 128]", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ObjectNode) req.get("inputs").get(0)).putArray("shape").add(5).add(3).add(128).add(128);
+            assertClientError(400, "1 <= N <= 4", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ArrayNode) req.get("inputs").get(0).get("data")).remove(0);
+            assertClientError(400, "expected 49152 values", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ArrayNode) req.get("inputs").get(0).get("data")).set(5, JSON.getNodeFactory().textNode("x"));
+            assertClientError(400, "expected FP32 numbers", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            req = inferRequest(x, false, false);
+            ((ObjectNode) req.get("outputs").get(0)).put("name", "y");
+            assertClientError(400, "expected requested output name 'output'", post(infer, "application/json", JSON.writeValueAsBytes(req)));
+            byte[] header = JSON.writeValueAsBytes(inferRequest(x, true, false));
+            byte[] shortBody = new byte[header.length + 100];
+            System.arraycopy(header, 0, shortBody, 0, header.length);
+            assertClientError(400, "expected 196608 bytes of binary tensor data", post(infer, "application/octet-stream", shortBody,
+                    "Inference-Header-Content-Length", Integer.toString(header.length)));
+            assertClientError(400, "non-negative integer", post(infer, "application/octet-stream", shortBody,
+                    "Inference-Header-Content-Length", "-3"));
+            assertClientError(400, "has no Inference-Header-Content-Length", post(infer, "application/json", header));
+        }
+    }
+
+    @Test
+    void translateTakesPngOrJpegAndAnswersPng() throws Exception {
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        HttpResponse<byte[]> r = post("/v1/translate", "image/png", png);
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        assertEquals("image/png", r.headers().firstValue("Content-Type").orElse(""));
+        try (Mat in = decode(png); Mat out = decode(r.body())) {
+            Mat alone = reference.translate(List.of(in)).get(0);
+            assertArrayEquals(ServingFixtures.bytes(alone), ServingFixtures.bytes(out));
+        }
+        try (Mat in = ServingFixtures.image(90, 70, 4); BytePointer buf = new BytePointer()) {
+            opencv_imgcodecs.imencode(".jpg", in, buf);
+            byte[] jpeg = new byte[(int) buf.limit()];
+            buf.get(jpeg);
+            r = post("/v1/translate", "image/jpeg", jpeg);
+            assertEquals(200, r.statusCode(), new String(r.body()));
+            try (Mat out = decode(r.body())) {
+                assertEquals(90, out.cols());
+                assertEquals(70, out.rows());
+            }
+        }
+    }
+
+    @Test
+    void translateMistakesAndAttacksAre4xxBeforeAnyDecoding() throws Exception {
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        assertClientError(415, "expected Content-Type image/png or image/jpeg", post("/v1/translate", "text/plain", png));
+        assertClientError(415, "got none", post("/v1/translate", null, png));
+        assertClientError(400, "expected a PNG or JPEG image", post("/v1/translate", "image/png", "hello".getBytes()));
+        assertClientError(400, "truncated", post("/v1/translate", "image/png", java.util.Arrays.copyOf(png, png.length / 3)));
+        assertClientError(413, "declares 100000x100000", post("/v1/translate", "image/png",
+                dev.samplenorm.runtime.TranslationServiceTestAccess.bombPng(100_000, 100_000)));
+        assertClientError(413, "expected at most 4194304", post("/v1/translate", "image/png", new byte[(4 << 20) + 1]));
+        assertEquals(200, post("/v1/translate", "image/png", png).statusCode(), "the server still answers");
+    }
+
+    @Test
+    void metricsAreServedInPrometheusText() throws Exception {
+        assertEquals(200, post("/v1/translate", "image/png", resource("dev/samplenorm/models/samples/sketch_02.png")).statusCode());
+        HttpResponse<byte[]> r = get("/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+        String text = new String(r.body());
+        for (String name : List.of("samplenorm_inference_requests_accepted_total{model=\"shapes\"}", "samplenorm_inference_requests_rejected_total",
+                "samplenorm_inference_requests_failed_total", "samplenorm_inference_requests_timed_out_total", "samplenorm_inference_queue_depth",
+                "samplenorm_inference_queue_duration_seconds_bucket", "samplenorm_inference_compute_duration_seconds_bucket",
+                "samplenorm_inference_request_duration_seconds_bucket", "samplenorm_inference_batch_size_bucket",
+                "samplenorm_http_responses_total{endpoint=\"translate\",status=\"200\"}")) {
+            assertTrue(text.contains(name), "metrics contain " + name);
+        }
+    }
+
+    @Test
+    void aFullQueueIs429WithRetryAfterAndShutdownDrainsWhatWasAccepted() throws Exception {
+        // The batch waits for 64 images that never come, so the 2-request queue stays full until shutdown.
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(64).maxQueueDelay(Duration.ofHours(1)).queueCapacity(2).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).build().start();
+        String url = "http://127.0.0.1:" + s.port() + "/v1/translate";
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        List<CompletableFuture<HttpResponse<byte[]>>> accepted = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                accepted.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "image/png")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofByteArray()));
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (service.queueDepth() < i + 1 && System.nanoTime() < end) Thread.sleep(5);
+            }
+            assertEquals(2, service.queueDepth());
+            HttpResponse<byte[]> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "image/png")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(429, r.statusCode());
+            assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
+            assertTrue(JSON.readTree(r.body()).get("error").asText().contains("queue is full"));
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+        for (CompletableFuture<HttpResponse<byte[]>> f : accepted) {
+            HttpResponse<byte[]> r = f.get(60, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), "an accepted request is answered in full during shutdown");
+            try (Mat out = decode(r.body())) {
+                assertEquals(128, out.cols());
+            }
+        }
+        assertTrue(!service.isAccepting());
+    }
+
+    @Test
+    void duringShutdownNewWorkIs503WithRetryAfterAndReadinessFalls() throws Exception {
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(64).maxQueueDelay(Duration.ofHours(1)).queueCapacity(4).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).build().start();
+        String root = "http://127.0.0.1:" + s.port();
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        CompletableFuture<HttpResponse<byte[]>> inFlight = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(root + "/v1/translate"))
+                .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (service.queueDepth() < 1 && System.nanoTime() < end) Thread.sleep(5);
+        s.drain();
+        HttpResponse<byte[]> ready = HTTP.send(HttpRequest.newBuilder(URI.create(root + "/v2/health/ready")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(503, ready.statusCode());
+        assertEquals(false, JSON.readTree(ready.body()).get("ready").asBoolean());
+        assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(root + "/v2/health/live")).build(),
+                HttpResponse.BodyHandlers.ofByteArray()).statusCode(), "still live");
+        HttpResponse<byte[]> late = HTTP.send(HttpRequest.newBuilder(URI.create(root + "/v1/translate")).header("Content-Type", "image/png")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(503, late.statusCode());
+        assertTrue(late.headers().firstValue("Retry-After").isPresent());
+        assertTrue(JSON.readTree(late.body()).get("error").asText().contains("shutting down"));
+        assertEquals(false, inFlight.isDone(), "the accepted request still waits for its batch");
+        Thread stopper = new Thread(() -> s.shutdown(Duration.ofSeconds(60)));
+        stopper.start();
+        stopper.join(60_000);
+        assertEquals(200, inFlight.get(60, TimeUnit.SECONDS).statusCode(), "the request in flight was answered");
+    }
+
+    static byte[] resource(String name) throws Exception {
+        try (InputStream in = TranslationServerTest.class.getClassLoader().getResourceAsStream(name)) {
+            return in.readAllBytes();
+        }
+    }
+
+    static Mat decode(byte[] encoded) {
+        try (Mat buf = new Mat(1, encoded.length, opencv_core.CV_8U, new BytePointer(encoded))) {
+            return opencv_imgcodecs.imdecode(buf, opencv_imgcodecs.IMREAD_COLOR);
+        }
+    }
+}

@@ -75,7 +75,9 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/samplenorm-gpu-bench.XXXXXX")
 LOG=$OUT_DIR/log.txt
 : > "$LOG"
+exec 3>&1 4>&2
 exec > >(tee -a "$LOG") 2>&1
+TEE_PID=$!
 DEADLINE=$((SECONDS + BUDGET))
 SUMMARY_RESERVE=25
 
@@ -124,8 +126,10 @@ finish() {
         echo "summarize.py failed:"; cat "$WORK/summary.out"; rm -rf "$WORK"; exit 1; }
     echo "results: $OUT_DIR (summary.txt, results.json, log.txt)"
     echo
-    # The table last, whatever happened before.
-    cat "$WORK/summary.out"
+    # The table last, whatever happened before: let tee drain, then print it on the original stdout.
+    exec 1>&3 2>&4
+    wait "$TEE_PID" 2>/dev/null
+    cat "$WORK/summary.out" | tee -a "$LOG"
     rm -rf "$WORK"
     for s in ${STEPS[@]+"${STEPS[@]}"}; do
         read -r name rc secs limit <<< "$s"

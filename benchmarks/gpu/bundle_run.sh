@@ -11,10 +11,14 @@
 # Usage: ./run.sh COMMAND [ARGS]     the samplenorm CLI: info, translate, demo, bench, make-model, --help
 #        ./run.sh check-host          which variant would run and which host libraries were found
 #                                     (exit status 0 when the gpu variant can run, 3 when not)
+#        ./run.sh test [ARGS]         the GPU JUnit suite (tests tagged gpu) with the JUnit console launcher;
+#                                     ARGS go to the launcher (e.g. --details=tree); JVM options such as
+#                                     -Dsamplenorm.requireGpu=true go in SAMPLENORM_JAVA_OPTS
 # Environment:
 #   SAMPLENORM_VARIANT    auto (default) | gpu (fail when a library is missing) | cpu
 #   SAMPLENORM_CUDA_LIBS  extra folders (colon separated) to search first
-#   SAMPLENORM_PYTHON     python whose NVIDIA pip wheels (nvidia/*/lib) are searched (default python3)
+#   SAMPLENORM_PYTHON     python whose NVIDIA pip wheels (nvidia/*/lib) are searched (default: $PYTHON, else
+#                         /opt/torch/.venv/bin/python3 where it exists, else python3 on the PATH)
 #   SAMPLENORM_CACHE      where JavaCPP extracts native libraries (default: .javacpp-cache in the
 #                         bundle, or ${TMPDIR:-/tmp}/samplenorm-javacpp-UID when the bundle is read-only)
 #   SAMPLENORM_JAVA_OPTS  extra JVM options
@@ -43,7 +47,10 @@ done
 add_dirs "/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib"
 for d in /usr/local/cuda-13*/lib64 /usr/local/cuda-13*/targets/x86_64-linux/lib; do add_dirs "$d"; done
 add_dirs "/usr/local/nvidia/lib64:/usr/local/nvidia/lib:/usr/lib/x86_64-linux-gnu:/usr/lib64:/usr/lib/wsl/lib"
-python=${SAMPLENORM_PYTHON:-python3}
+python=${SAMPLENORM_PYTHON:-${PYTHON:-}}
+if [ -z "$python" ]; then
+    if [ -x /opt/torch/.venv/bin/python3 ]; then python=/opt/torch/.venv/bin/python3; else python=python3; fi
+fi
 if command -v "$python" >/dev/null 2>&1; then
     # NVIDIA's pip wheels (nvidia-cudnn-cu13, nvidia-cublas, nvidia-cuda-runtime, ...): nvidia/*/lib.
     wheel_dirs=$("$python" -c '
@@ -97,6 +104,7 @@ if [ "${1:-}" = check-host ]; then
         case " $OPTIONAL " in *" $lib "*) kind=optional ;; esac
         printf '  %-20s %-9s %s\n' "$lib" "$kind" "${where[$lib]:-not found}"
     done
+    echo "python searched for NVIDIA wheels: $python"
     echo "LD_LIBRARY_PATH additions: ${extra_path:-none}"
     if command -v nvidia-smi >/dev/null 2>&1; then
         echo "nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 4 | tr '\n' ';')"
@@ -127,6 +135,16 @@ fi
 cache=${SAMPLENORM_CACHE:-}
 if [ -z "$cache" ]; then
     if [ -w "$here" ]; then cache=$here/.javacpp-cache; else cache=${TMPDIR:-/tmp}/samplenorm-javacpp-$(id -u); fi
+fi
+
+if [ "${1:-}" = test ]; then
+    shift
+    [ -f "$here/tests/junit-platform-console-standalone.jar" ] || { echo "run.sh: this bundle has no tests/" >&2; exit 2; }
+    cp_list=$(ls "$here"/lib/*.jar "$here"/tests/samplenorm-tests.jar | tr '\n' ':')
+    # shellcheck disable=SC2086
+    exec "$here/jre/bin/java" -Dorg.bytedeco.javacpp.platform.extension="$extension" -Dorg.bytedeco.javacpp.cachedir="$cache" \
+        ${SAMPLENORM_JAVA_OPTS:-} -jar "$here/tests/junit-platform-console-standalone.jar" execute --disable-banner \
+        --class-path "${cp_list%:}" --scan-class-path "$here/tests/samplenorm-tests.jar" --include-tag gpu "$@"
 fi
 
 # shellcheck disable=SC2086

@@ -2,17 +2,20 @@
 # Builds the self-contained GPU bundle of samplenorm: a jlink JRE, the project jar (CPU and GPU
 # variants of the native kernels), its Java dependencies with only the native libraries the CLI
 # needs (OpenCV core, imgproc, imgcodecs and dnn, CUDA build and CPU build; OpenBLAS, which
-# OpenCV's core links), a launcher, and the benchmark sources, compressed into
-# target/samplenorm-gpu-bundle.tar.xz. Fails when the archive is 64 MiB or more.
+# OpenCV's core links), a launcher, the GPU JUnit suite (the test classes and the JUnit console
+# launcher) and the benchmark sources, compressed into target/gpu-carry/samplenorm-gpu-bundle.tar.xz.
+# What travels to a GPU machine is the repository's files plus that archive: the script adds them up
+# and fails when the sum is 64 MiB or more.
 #
 # Runs on the build machine (JDK 17 with jlink, Maven, nvcc for the GPU variant, zip, xz); the
 # bundle runs on an x86-64 Linux host with no Java. The GPU host provides the NVIDIA driver
 # (CUDA 13), libcudart.so.13, libcublas.so.13 / libcublasLt.so.13 and libcudnn.so.9 (see run.sh).
 #
 # Usage: benchmarks/gpu/make_bundle.sh [--skip-build] [--no-check]
-#   --skip-build  use the jars of the last `mvn -Pgpu package` (target/gpu-bundle.classpath)
-#   --no-check    do not run the bundled CLI here before packing
-# Environment: XZ_OPT (default -9 -T0), MVN (default mvn).
+#   --skip-build  use the jars and test classes of the last `mvn -Pgpu package` (target/gpu-bundle.classpath)
+#   --no-check    do not run the bundled CLI and JUnit suite here before packing
+# Environment: XZ_FILTERS (default --x86 --lzma2=preset=9e,dict=256MiB: the CUDA and CPU builds of
+#   OpenCV are near-identical, so a dictionary that spans both pays), MVN (default mvn).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -32,13 +35,15 @@ LIMIT=$((64 * 1024 * 1024))
 PLATFORM=linux-x86_64
 TARGET=$ROOT/target
 BUNDLE=$TARGET/gpu-bundle
-ARCHIVE=$TARGET/samplenorm-gpu-bundle.tar.xz
+CARRY=$TARGET/gpu-carry
+ARCHIVE=$CARRY/samplenorm-gpu-bundle.tar.xz
+JUNIT_PLATFORM=1.14.1   # the JUnit Platform of the pom's JUnit Jupiter 5.14.1
 CLASSPATH_FILE=$TARGET/gpu-bundle.classpath
 say() { echo "make_bundle.sh: $*"; }
 die() { echo "make_bundle.sh: error: $*" >&2; exit 1; }
 
 [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || die "the bundle is for linux-x86_64; this is $(uname -s)-$(uname -m)"
-for tool in jlink jdeps zip unzip xz tar; do
+for tool in jlink jdeps jar zip unzip xz tar git python3; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
 done
 
@@ -48,6 +53,12 @@ if [ "$SKIP_BUILD" = 0 ]; then
     "${MVN:-mvn}" -B -q -DskipTests -Pgpu package dependency:build-classpath \
         -Dmdep.outputFile="$CLASSPATH_FILE" -DincludeScope=runtime
 fi
+if [ ! -f "$TARGET/junit-console/junit-platform-console-standalone.jar" ]; then
+    "${MVN:-mvn}" -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM \
+        -DoutputDirectory="$TARGET/junit-console" -Dmdep.stripVersion=true
+fi
+[ -d "$TARGET/test-classes/dev" ] || die "target/test-classes missing: run without --skip-build"
+[ -f "$TARGET/junit-console/junit-platform-console-standalone.jar" ] || die "the JUnit console launcher is missing: run without --skip-build"
 [ -f "$CLASSPATH_FILE" ] || die "$CLASSPATH_FILE missing: run without --skip-build"
 PROJECT_JAR=$(ls "$TARGET"/samplenorm-*.jar | grep -v -e sources -e javadoc | head -n 1)
 [ -f "$PROJECT_JAR" ] || die "project jar not found in target/"
@@ -121,13 +132,26 @@ done
 repack "$PROJECT_JAR" "" ""
 ls "$BUNDLE/lib"/opencv-*-"$PLATFORM"-gpu.jar >/dev/null 2>&1 || die "no OpenCV GPU jar on the -Pgpu class path"
 
-# 3. A JRE with the modules the jars use (jdeps), plus jdk.unsupported (JavaCPP uses sun.misc.Unsafe).
+# The GPU JUnit suite: the test classes (without the ONNX Runtime agreement test, whose library the
+# bundle leaves out) and the JUnit console launcher, run by `run.sh test`.
+mkdir -p "$BUNDLE/tests"
+cp "$TARGET/junit-console/junit-platform-console-standalone.jar" "$BUNDLE/tests/"
+(cd "$TARGET/test-classes" && find . -name '*.class' ! -name 'OnnxRuntimeAgreementTest*' | sort > "$WORK/test-classes.txt" \
+    && jar --create --no-compress --file "$BUNDLE/tests/samplenorm-tests.jar" @"$WORK/test-classes.txt")
+
+# 3. A JRE with the modules the jars and the JUnit launcher use (jdeps), plus jdk.unsupported (JavaCPP
+# uses sun.misc.Unsafe) and jdk.zipfs.
 CP=$(ls "$BUNDLE"/lib/*.jar | tr '\n' ':')
 # jdeps follows the project jar's dependencies through the class path (transitively).
 MODULES=$(jdeps --ignore-missing-deps --multi-release 17 --print-module-deps --class-path "$CP" \
-    "$BUNDLE/lib/$(basename "$PROJECT_JAR")" 2>&1 | tail -n 1)
+    "$BUNDLE/lib/$(basename "$PROJECT_JAR")" "$BUNDLE/tests/samplenorm-tests.jar" 2>&1 | tail -n 1)
 case "$MODULES" in java.base*) ;; *) die "jdeps gave no module list: $MODULES" ;; esac
-case ",$MODULES," in *,jdk.unsupported,*) ;; *) MODULES="$MODULES,jdk.unsupported" ;; esac
+# The JUnit console launcher: jdeps lists java.sql and java.compiler for optional features (java.sql
+# pulls in java.xml, megabytes in the archive); running tests needs java.logging, java.management and
+# jdk.zipfs only, and the transfer limit has no room for the rest.
+MODULES="$MODULES,java.logging,java.management"
+# jdk.zipfs: the JUnit launcher scans the test jar through the zip file system, found by service lookup.
+MODULES=$(echo "$MODULES,jdk.unsupported,jdk.zipfs" | tr ',' '\n' | sort -u | paste -sd, -)
 say "JRE modules: $MODULES"
 # No jlink compression: the modules file compresses far better inside the xz archive.
 jlink --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$BUNDLE/jre"
@@ -146,6 +170,7 @@ DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitt
     echo
     echo "  ./run.sh info | translate ... | bench ... | make-model ...   the CLI on the bundled JRE"
     echo "  ./run.sh check-host                                          which native variant would run, and why"
+    echo "  ./run.sh test                                                the GPU JUnit suite (JUnit console launcher)"
     echo "  benchmarks/gpu/run_gpu_benchmarks.sh                         kernel check, PyTorch anchors, Java end to end"
     echo
     echo "Host provides: NVIDIA driver for CUDA 13 (libcuda.so.1), libcudart.so.13, libcublas.so.13,"
@@ -168,17 +193,42 @@ if [ "$CHECK" = 1 ]; then
     INFO=$(SAMPLENORM_CACHE="$CACHE" "$BUNDLE/run.sh" info 2>&1) || { echo "$INFO" >&2; die "the bundled CLI failed here"; }
     echo "$INFO" | sed 's/^/    /'
     echo "$INFO" | grep -q "cpu: available" || die "the bundled CLI did not report the CPU device"
+    say "checking the bundle here: run.sh test (no GPU here: the GPU suite must be reported as skipped)"
+    TESTS=$(SAMPLENORM_CACHE="$CACHE" SAMPLENORM_QUIET=1 "$BUNDLE/run.sh" test --details=summary 2>&1) \
+        || { echo "$TESTS" >&2; die "the bundled GPU suite failed here"; }
+    echo "$TESTS" | grep -E "tests (found|skipped|successful|failed)" | sed 's/^/    /'
+    echo "$TESTS" | grep -Eq "\[ +[1-9][0-9]* tests skipped" || { echo "$TESTS" >&2; die "the bundled GPU suite reported no skipped tests"; }
 fi
 
 # 6. Archive.
-say "compressing (xz ${XZ_OPT:--9 -T0})"
-rm -f "$ARCHIVE"
+XZ_FILTERS=${XZ_FILTERS:---x86 --lzma2=preset=9e,dict=256MiB}
+say "compressing (xz $XZ_FILTERS)"
+rm -rf "$CARRY"
+mkdir -p "$CARRY"
+# shellcheck disable=SC2086
 tar -C "$TARGET" --owner=0 --group=0 --numeric-owner --transform 's,^gpu-bundle,samplenorm-gpu-bundle,' -cf - gpu-bundle \
-    | XZ_OPT="${XZ_OPT:--9 -T0}" xz -c > "$ARCHIVE"
+    | xz -c -T1 $XZ_FILTERS > "$ARCHIVE"
 SIZE=$(stat -c %s "$ARCHIVE")
 say "contents (uncompressed):"
-du -sh "$BUNDLE/jre" "$BUNDLE/lib" "$BUNDLE/src" "$BUNDLE/benchmarks" | sed 's/^/    /'
-say "$ARCHIVE: $SIZE bytes ($(awk -v s="$SIZE" 'BEGIN { printf "%.2f", s / 1048576 }') MiB), limit $LIMIT bytes (64 MiB)"
-if [ "$SIZE" -ge "$LIMIT" ]; then
-    die "the bundle is $SIZE bytes, not under 64 MiB"
+du -sh "$BUNDLE/jre" "$BUNDLE/lib" "$BUNDLE/tests" "$BUNDLE/src" "$BUNDLE/benchmarks" | sed 's/^/    /'
+say "$ARCHIVE: $SIZE bytes ($(awk -v s="$SIZE" 'BEGIN { printf "%.2f", s / 1048576 }') MiB)"
+
+# 7. What travels: the repository's files (tracked, and untracked but not ignored; shared/ where the
+# checkout has one) plus the carried archive. All of it must stay under 64 MiB.
+REPO_BYTES=$(python3 - <<'PY'
+import os, subprocess
+out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=True).stdout
+paths = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+if os.path.isdir("shared"):
+    for d, _, files in os.walk("shared"):
+        paths.update(os.path.join(d, f) for f in files)
+print(sum(os.lstat(p).st_size for p in paths if os.path.lexists(p)))
+PY
+)
+TOTAL=$((REPO_BYTES + SIZE))
+mib() { awk -v s="$1" 'BEGIN { printf "%.2f MiB", s / 1048576 }'; }
+say "transfer: repository files $REPO_BYTES bytes ($(mib "$REPO_BYTES")) + bundle $SIZE bytes ($(mib "$SIZE")) = $TOTAL bytes ($(mib "$TOTAL")); limit $LIMIT bytes (64 MiB), margin $(mib $((LIMIT - TOTAL)))"
+if [ "$TOTAL" -ge "$LIMIT" ]; then
+    die "the repository files plus the bundle come to $TOTAL bytes, not under 64 MiB"
 fi
+say "carry target/gpu-carry with the device command (benchmarks/gpu/README.md)"

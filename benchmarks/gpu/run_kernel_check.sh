@@ -6,7 +6,9 @@
 # Usage: benchmarks/gpu/run_kernel_check.sh [--build-only] [-- args for kernel_check]
 #   --build-only   compile and link only (works without a GPU)
 #   kernel_check args: --no-bench (checks only) or --bench-only
-# Environment: NVCC (default: nvcc on PATH, else $CUDA_HOME/bin/nvcc, else /usr/local/cuda/bin/nvcc);
+# Environment: NVCC (default: the first of $CUDA_HOME/bin/nvcc, nvcc on PATH, /usr/local/cuda/bin/nvcc,
+#   /usr/local/cuda-*/bin/nvcc (newest first), and the nvcc of NVIDIA's pip wheels (nvidia/cu13/bin,
+#   nvidia/cuda_nvcc/bin) of $PYTHON (default python3));
 #   SAMPLENORM_CUDA_ARCHS (default: the -gencode list of cppbuild.sh); BUILD_DIR (default
 #   target/kernel_check). The kernels are compiled with the library's exact flags.
 # Exit status: that of kernel_check (0 all checks passed, 1 a check failed, 2 CUDA error), or
@@ -25,12 +27,31 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-if [ -n "${NVCC:-}" ]; then NVCC_BIN=$NVCC
-elif command -v nvcc >/dev/null 2>&1; then NVCC_BIN=$(command -v nvcc)
-elif [ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]; then NVCC_BIN=$CUDA_HOME/bin/nvcc
-elif [ -x /usr/local/cuda/bin/nvcc ]; then NVCC_BIN=/usr/local/cuda/bin/nvcc
-else echo "run_kernel_check.sh: nvcc not found (set NVCC or CUDA_HOME)" >&2; exit 1
-fi
+# nvcc: NVCC, CUDA_HOME, PATH, the toolkit folders, then the pip wheels of the given Python.
+find_nvcc() {
+    local c
+    if [ -n "${NVCC:-}" ]; then echo "$NVCC"; return 0; fi
+    if [ -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]; then echo "$CUDA_HOME/bin/nvcc"; return 0; fi
+    if command -v nvcc >/dev/null 2>&1; then command -v nvcc; return 0; fi
+    for c in /usr/local/cuda/bin/nvcc $(ls -d /usr/local/cuda-*/bin/nvcc 2>/dev/null | sort -rV); do
+        if [ -x "$c" ]; then echo "$c"; return 0; fi
+    done
+    c=$("${PYTHON:-python3}" -c '
+import glob, os
+try:
+    import nvidia
+    for p in list(nvidia.__path__):
+        for c in sorted(glob.glob(os.path.join(p, "*", "bin", "nvcc"))):
+            print(c)
+except Exception:
+    pass
+' 2>/dev/null | head -n 1)
+    if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
+    return 1
+}
+NVCC_BIN=$(find_nvcc) || { echo "run_kernel_check.sh: nvcc not found in NVCC, CUDA_HOME, PATH, /usr/local/cuda*/bin or the" \
+    "pip wheels of ${PYTHON:-python3} (set NVCC)" >&2; exit 1; }
+echo "run_kernel_check.sh: nvcc $NVCC_BIN"
 
 ARCHS=${SAMPLENORM_CUDA_ARCHS:-"-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm_86 -gencode arch=compute_89,code=sm_89 -gencode arch=compute_90,code=[sm_90,compute_90]"}
 SRC=src/main/cpp

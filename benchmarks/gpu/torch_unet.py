@@ -11,7 +11,8 @@ Variants, each at every batch size (images/s = N / median time):
   eager          model(x) on a device-resident float32 NCHW tensor, PyTorch defaults (cudnn.benchmark off)
   eager_bench    the same with torch.backends.cudnn.benchmark = True
   cuda_graph     the eager_bench forward captured once in a CUDA graph (torch.cuda.graph), replayed
-  compile        torch.compile(model) (default mode), where it works
+  compile        torch.compile(model) (default mode), where it works; only when named in --variants (it can
+                 compile for minutes)
   host_uint8     eager_bench inside the whole pipeline a service runs: uint8 NHWC images in host memory ->
                  device -> float, [-1, 1], NCHW -> model -> uint8 NHWC -> host memory (the work of
                  samplenorm's `bench --input images`)
@@ -36,11 +37,12 @@ class UnetBlock(nn.Module):
     """One U-Net level (reference UnetSkipConnectionBlock with BatchNorm; activations not in place)."""
 
     def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False, innermost=False,
-                 use_dropout=False):
+                 use_dropout=False, running_stats=False):
         super().__init__()
         self.outermost = outermost
         input_nc = outer_nc if input_nc is None else input_nc
-        bn = lambda c: nn.BatchNorm2d(c, track_running_stats=False)  # noqa: E731  batch statistics, always
+        # running_stats=False: batch statistics always; True: a real checkpoint's BatchNorm (for export)
+        bn = lambda c: nn.BatchNorm2d(c, track_running_stats=running_stats)  # noqa: E731
         down = [nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=False)]
         if outermost:
             up = [nn.ReLU(), nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1, bias=True), nn.Tanh()]
@@ -67,26 +69,27 @@ class UnetBlock(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-    def __init__(self, num_downs=8, ngf=64, use_dropout=True):
+    def __init__(self, num_downs=8, ngf=64, use_dropout=True, running_stats=False):
         super().__init__()
-        block = UnetBlock(ngf * 8, ngf * 8, innermost=True)
+        r = running_stats
+        block = UnetBlock(ngf * 8, ngf * 8, innermost=True, running_stats=r)
         for _ in range(num_downs - 5):
-            block = UnetBlock(ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout)
-        block = UnetBlock(ngf * 4, ngf * 8, submodule=block)
-        block = UnetBlock(ngf * 2, ngf * 4, submodule=block)
-        block = UnetBlock(ngf, ngf * 2, submodule=block)
-        self.model = UnetBlock(3, ngf, input_nc=3, submodule=block, outermost=True)
+            block = UnetBlock(ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout, running_stats=r)
+        block = UnetBlock(ngf * 4, ngf * 8, submodule=block, running_stats=r)
+        block = UnetBlock(ngf * 2, ngf * 4, submodule=block, running_stats=r)
+        block = UnetBlock(ngf, ngf * 2, submodule=block, running_stats=r)
+        self.model = UnetBlock(3, ngf, input_nc=3, submodule=block, outermost=True, running_stats=r)
 
     def forward(self, x):
         return self.model(x)
 
 
-def build(size, ngf, device):
+def build(size, ngf, device, running_stats=False):
     downs = int(math.log2(size))
     if size < 32 or 2 ** downs != size:
         raise SystemExit(f"torch_unet.py: --size must be a power of two >= 32, got {size}")
     torch.manual_seed(0)
-    net = UnetGenerator(downs, ngf)
+    net = UnetGenerator(downs, ngf, running_stats=running_stats)
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -146,7 +149,7 @@ def main():
     ap.add_argument("--batch-sizes", default="1,16")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--variants", default="eager,eager_bench,cuda_graph,compile,host_uint8")
+    ap.add_argument("--variants", default="eager,eager_bench,cuda_graph,host_uint8")
     ap.add_argument("--no-tf32", action="store_true", help="disable TF32 in convolutions and matrix products")
     ap.add_argument("--json")
     args = ap.parse_args()

@@ -1,16 +1,20 @@
 package dev.samplenorm;
 
-import dev.samplenorm.kernels.NativeKernels;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Where work runs: the host CPU or one CUDA device. A value type; {@link #cudaAvailable()} answers
- * whether CUDA can be used here without creating any CUDA object (OpenCV's GPU build throws and
- * leaves objects unusable when CUDA is touched on a machine without a device, so callers ask first).
+ * Where work should run: the host CPU, one CUDA device, or {@code auto} (a CUDA device where one is
+ * usable, else the CPU). A pure value: creating, parsing or comparing devices never touches native
+ * code. Whether a device is usable here is answered by {@code dev.samplenorm.environment.Environment},
+ * and an {@code auto} device is resolved there, once, when a generator is loaded.
  */
 public final class Device {
 
-    private static final Device CPU = new Device(-1);
+    private static final int AUTO_ORDINAL = -2;
+    private static final int CPU_ORDINAL = -1;
+    private static final Device CPU = new Device(CPU_ORDINAL);
+    private static final Device AUTO = new Device(AUTO_ORDINAL);
 
     private final int ordinal;
 
@@ -36,19 +40,19 @@ public final class Device {
         return new Device(ordinal);
     }
 
-    /** CUDA device 0 where {@link #cudaAvailable()}, else the CPU. */
+    /** CUDA device 0 where usable, else the CPU; decided when a generator is loaded. */
     public static Device auto() {
-        return cudaAvailable() ? cuda() : cpu();
+        return AUTO;
     }
 
     /**
-     * Parses {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto} (case-insensitive).
+     * Parses {@code cpu}, {@code cuda}, {@code cuda:N}, {@code gpu} or {@code auto} (case-insensitive).
      *
      * @throws IllegalArgumentException for anything else
      */
     public static Device parse(String text) {
         Objects.requireNonNull(text, "device");
-        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        String t = text.trim().toLowerCase(Locale.ROOT);
         if (t.equals("cpu")) return cpu();
         if (t.equals("auto")) return auto();
         if (t.equals("cuda") || t.equals("gpu")) return cuda();
@@ -62,31 +66,27 @@ public final class Device {
         throw new IllegalArgumentException("unknown device '" + text + "', expected one of cpu, cuda, cuda:N, auto");
     }
 
-    /** Number of CUDA devices the native library can use; 0 without the GPU variant, a driver or a device. */
-    public static int cudaDeviceCount() {
-        return NativeKernels.cudaDeviceCount();
-    }
-
-    /** True when the GPU variant of the native library is loaded and at least one CUDA device exists. */
-    public static boolean cudaAvailable() {
-        return cudaDeviceCount() > 0;
-    }
-
-    /** One line saying why CUDA is or is not usable here. */
-    public static String cudaStatus() {
-        return NativeKernels.cudaStatus();
-    }
-
+    /** A CUDA device (not auto). */
     public boolean isCuda() {
         return ordinal >= 0;
     }
 
     public boolean isCpu() {
-        return ordinal < 0;
+        return ordinal == CPU_ORDINAL;
     }
 
-    /** The CUDA device ordinal; -1 for the CPU. */
+    /** Not yet resolved: CUDA device 0 where usable, else the CPU. */
+    public boolean isAuto() {
+        return ordinal == AUTO_ORDINAL;
+    }
+
+    /**
+     * The CUDA device ordinal.
+     *
+     * @throws IllegalStateException for the CPU and for auto
+     */
     public int ordinal() {
+        if (!isCuda()) throw new IllegalStateException("device " + this + " has no CUDA ordinal");
         return ordinal;
     }
 
@@ -100,8 +100,9 @@ public final class Device {
         return Integer.hashCode(ordinal);
     }
 
+    /** {@code cpu}, {@code cuda:N} or {@code auto}: what {@link #parse} reads back. */
     @Override
     public String toString() {
-        return isCpu() ? "cpu" : "cuda:" + ordinal;
+        return isCpu() ? "cpu" : isAuto() ? "auto" : "cuda:" + ordinal;
     }
 }

@@ -3,8 +3,8 @@ package dev.samplenorm.cli;
 import static org.bytedeco.opencv.global.opencv_core.CV_32F;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 
-import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.Environment;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.onnx.TensorInfo;
 import java.io.IOException;
@@ -19,8 +19,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.opencv.global.opencv_dnn;
-import org.bytedeco.opencv.opencv_core.IntIntPairVector;
 import org.bytedeco.opencv.opencv_core.Mat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -93,28 +91,23 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<Row> rows = new ArrayList<>();
         String device = null;
+        String precision = null;
         int h = 0, w = 0;
-        int cudaTargets = 0;
+        Environment env = Environment.current();
         for (StatisticsMode mode : modes) {
             long t0 = System.nanoTime();
             try (Generator g = common.load(mode)) {
                 double loadMs = (System.nanoTime() - t0) / 1e6;
                 if (device == null) {
                     device = g.device().toString();
-                    cudaTargets = Generator.openCvDnnCudaTargets();
-                    if (g.device().isCuda() && cudaTargets == 0) {
-                        // JavaCPP falls back to the CPU build of a library whose CUDA build cannot load
-                        // (e.g. cuDNN missing), and OpenCV's CPU build would then run the "CUDA" net on the CPU.
-                        throw new UserError("OpenCV's DNN module offers no CUDA backend here (its CPU build was loaded;"
-                                + " are cuDNN 9 and cuBLAS on the library path?)");
-                    }
+                    precision = g.precision().cliName();
                     TensorInfo input = g.modelInfo().input();
                     h = size > 0 ? size : (int) input.dim(2);
                     w = size > 0 ? size : (int) input.dim(3);
                     if (h <= 0 || w <= 0) throw new UserError("the model has no fixed input size: give --size");
-                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, java %s; native kernels: %s; OpenCV CUDA devices: %d,"
-                            + " DNN CUDA targets: %d%n", common.modelName(), input.dims(), device, System.getProperty("java.version"),
-                            Device.cudaStatus(), Generator.openCvCudaDeviceCount(), cudaTargets);
+                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, precision %s, java %s%n", common.modelName(), input.dims(),
+                            device, g.precision().cliName(), System.getProperty("java.version"));
+                    for (String line : env.describe()) out.printf(Locale.ROOT, "bench: %s%n", line);
                     out.printf(Locale.ROOT, "bench: %d warm-up and %d timed calls per row; times in ms, wall clock, host memory in and out%n",
                             warmup, runs);
                 }
@@ -131,7 +124,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (json != null) {
-            String text = toJson(rows, device, h, w, cudaTargets);
+            String text = toJson(rows, device, precision, h, w, env);
             AtomicOutput.write(json, tmp -> Files.writeString(tmp, text));
         }
         return 0;
@@ -188,16 +181,17 @@ final class BenchCommand implements Callable<Integer> {
         return m;
     }
 
-    private String toJson(List<Row> rows, String device, int h, int w, int cudaTargets) {
+    private String toJson(List<Row> rows, String device, String precision, int h, int w, Environment env) {
         StringBuilder b = new StringBuilder();
         b.append("{\n");
         b.append("  \"model\": ").append(quote(common.modelName())).append(",\n");
         b.append("  \"height\": ").append(h).append(", \"width\": ").append(w).append(",\n");
         b.append("  \"device\": ").append(quote(device)).append(",\n");
         b.append("  \"java_version\": ").append(quote(System.getProperty("java.version"))).append(",\n");
-        b.append("  \"native_kernels\": ").append(quote(Device.cudaStatus())).append(",\n");
-        b.append("  \"opencv_cuda_devices\": ").append(Generator.openCvCudaDeviceCount()).append(", \"dnn_cuda_targets\": ")
-                .append(cudaTargets).append(",\n");
+        b.append("  \"precision\": ").append(quote(precision)).append(",\n");
+        b.append("  \"native_kernels\": ").append(quote(env.kernels().variant() + "; " + env.kernels().status())).append(",\n");
+        b.append("  \"opencv_cuda_devices\": ").append(env.openCv().cudaDeviceCount()).append(", \"dnn_cuda_targets\": ")
+                .append(quote((env.openCv().dnnCuda() ? "fp32" : "") + (env.openCv().dnnCudaFp16() ? ",fp16" : ""))).append(",\n");
         b.append("  \"warmup\": ").append(warmup).append(", \"runs\": ").append(runs).append(",\n");
         b.append("  \"results\": [");
         for (int i = 0; i < rows.size(); i++) {

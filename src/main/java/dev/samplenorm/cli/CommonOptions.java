@@ -1,6 +1,7 @@
 package dev.samplenorm.cli;
 
 import dev.samplenorm.Device;
+import dev.samplenorm.Precision;
 import dev.samplenorm.StatisticsMode;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
@@ -28,6 +29,10 @@ final class CommonOptions {
             description = "where OpenCV DNN runs the network (default: ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
+            description = "network precision; fp16 needs a CUDA device (default: ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--eps", paramLabel = "E", defaultValue = "1e-5",
             description = "epsilon of the input-recipe normalization (default: ${DEFAULT-VALUE})")
     double eps;
@@ -38,13 +43,8 @@ final class CommonOptions {
     /** Loads the generator, from --model or the bundled resource. */
     Generator load(StatisticsMode mode) throws IOException {
         configureLogging(verbose);
-        GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).eps(eps);
-        if (device.trim().equalsIgnoreCase("auto")) {
-            b.autoDevice();
-        } else {
-            b.device(Device.parse(device));
-        }
-        GeneratorOptions options = b.build();
+        GeneratorOptions options = GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device))
+                .precision(Precision.parse(precision)).build();
         if (model != null && !Files.isRegularFile(model)) {
             throw new UserError("model not found: " + model);
         }

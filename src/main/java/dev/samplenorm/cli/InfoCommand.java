@@ -1,8 +1,6 @@
 package dev.samplenorm.cli;
 
-import dev.samplenorm.Device;
-import dev.samplenorm.generator.Generator;
-import dev.samplenorm.kernels.NativeKernels;
+import dev.samplenorm.environment.Environment;
 import dev.samplenorm.onnx.ModelInfo;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.TensorInfo;
@@ -12,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.bytedeco.opencv.opencv_core.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -52,19 +49,8 @@ final class InfoCommand implements Callable<Integer> {
                 : info.batchNormCount() > 0 ? "no (BatchNorm in inference form)" : "no BatchNorm at all");
         for (String w : info.warnings()) out.printf(Locale.ROOT, "  warning: %s%n", w);
 
-        out.println("devices:");
-        out.printf(Locale.ROOT, "  cpu: available (native kernels %s)%n", NativeKernels.version());
-        int cv = Generator.openCvCudaDeviceCount();
-        if (Device.cudaAvailable() && cv > 0) {
-            for (int i = 0; i < cv; i++) {
-                try (DeviceInfo d = new DeviceInfo(i)) {
-                    out.printf(Locale.ROOT, "  cuda:%d: %s, %.1f GiB%n", i, d.name().getString(), d.totalMemory() / (1024.0 * 1024 * 1024));
-                }
-            }
-        } else {
-            String cvText = cv == 0 ? "OpenCV is its CPU build" : cv < 0 ? "OpenCV's GPU build finds no device" : cv + " OpenCV CUDA device(s)";
-            out.printf(Locale.ROOT, "  cuda: not available (%s; %s)%n", Device.cudaStatus(), cvText);
-        }
+        out.println("environment:");
+        for (String line : Environment.current().describe()) out.printf(Locale.ROOT, "  %s%n", line);
         return 0;
     }
 

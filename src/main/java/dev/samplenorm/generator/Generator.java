@@ -6,13 +6,16 @@ import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_CUDA;
 import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_OPENCV;
 import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CPU;
 import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CUDA;
+import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CUDA_FP16;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
 import dev.samplenorm.Device;
+import dev.samplenorm.Precision;
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.Environment;
 import dev.samplenorm.kernels.ChannelStats;
 import dev.samplenorm.kernels.HostKernels;
 import dev.samplenorm.kernels.PixelMapping;
@@ -33,8 +36,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.opencv.global.opencv_core;
-import org.bytedeco.opencv.global.opencv_dnn;
-import org.bytedeco.opencv.opencv_core.IntIntPairVector;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
 import org.bytedeco.opencv.opencv_dnn.Net;
@@ -126,7 +127,8 @@ public final class Generator implements AutoCloseable {
                     + " rewrite; it runs as exported");
         }
         this.device = chooseDevice(options);
-        LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device);
+        LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device
+                + (options.precision() == Precision.FP16 ? ", precision fp16" : ""));
         if (modelC > 0 && modelH > 0 && modelW > 0) {
             // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
             try {
@@ -165,61 +167,22 @@ public final class Generator implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------- device
 
-    /**
-     * Number of CUDA devices OpenCV's DNN module can use: 0 with the CPU build of OpenCV, -1 with
-     * its GPU build on a machine without driver or device.
-     */
-    public static int openCvCudaDeviceCount() {
-        return opencv_core.getCudaEnabledDeviceCount();
-    }
-
-    /**
-     * Backend/target pairs OpenCV's DNN module offers for its CUDA backend: 0 with the CPU build,
-     * and 0 where JavaCPP fell back to the CPU build of the DNN module because the GPU one could
-     * not load (missing cuDNN or cuBLAS) while the GPU build of the core module did.
-     */
-    public static int openCvDnnCudaTargets() {
-        int count = 0;
-        try (IntIntPairVector pairs = opencv_dnn.getAvailableBackends()) {
-            for (long i = 0; i < pairs.size(); i++) {
-                if (pairs.first(i) == opencv_dnn.DNN_BACKEND_CUDA) count++;
-            }
-        }
-        return count;
-    }
-
+    /** Resolves the requested device with the one environment probe, before anything touches CUDA. */
     private static Device chooseDevice(GeneratorOptions options) {
-        Device requested = options.device().orElse(null);
-        if (requested != null && requested.isCpu()) return requested;
-        // Ask both sides before anything touches CUDA: OpenCV's GPU build leaves a Net unusable
-        // when the CUDA backend is selected on a machine without a device.
-        int cv = openCvCudaDeviceCount();
-        boolean kernels = Device.cudaAvailable();
-        int ordinal = requested == null ? 0 : requested.ordinal();
-        boolean dnn = cv > ordinal && openCvDnnCudaTargets() > 0;
-        if (kernels && dnn) return Device.cuda(ordinal);
-        String why = cudaUnavailableReason(kernels, cv, dnn, ordinal);
-        if (requested == null) {
-            LOG.log(Level.INFO, "device auto: using the CPU (" + why + ")");
-            return Device.cpu();
+        Environment env = Environment.current();
+        Device device = env.resolve(options.device(), options.precision());
+        if (options.device().isAuto() && device.isCpu()) {
+            LOG.log(Level.INFO, "device auto: using the CPU (" + env.dnnCudaUnusable(Device.cuda(0), Precision.FP32) + ")");
         }
-        throw new SampleNormException(SampleNormException.Code.NO_CUDA_DEVICE, "device " + requested + " was requested but "
-                + why + "; use device cpu or auto");
+        return device;
     }
 
-    private static String cudaUnavailableReason(boolean kernels, int cv, boolean dnn, int ordinal) {
-        List<String> r = new ArrayList<>();
-        if (cv == 0) {
-            r.add("OpenCV is its CPU build (the GPU build comes with opencv-platform-gpu, Maven profile -Pgpu)");
-        } else if (cv < 0) {
-            r.add("OpenCV's GPU build finds no CUDA driver or device");
-        } else if (cv <= ordinal) {
-            r.add("OpenCV sees only " + cv + " CUDA device(s)");
-        } else if (!dnn) {
-            r.add("OpenCV's DNN module offers no CUDA backend (its GPU build did not load: cuDNN 9 or cuBLAS 13 missing?)");
-        }
-        if (!kernels) r.add("samplenorm's native kernels: " + Device.cudaStatus());
-        return r.isEmpty() ? "CUDA is not usable" : String.join("; ", r);
+    /**
+     * Makes the calling thread use this generator's CUDA device: OpenCV DNN allocates and launches on
+     * the thread's current device, which is whatever the thread used last (device 0 included).
+     */
+    private void selectDevice() {
+        if (device.isCuda()) opencv_core.setDevice(device.ordinal());
     }
 
     // ---------------------------------------------------------------------------------- networks
@@ -233,11 +196,14 @@ public final class Generator implements AutoCloseable {
                 ? StatisticsRewrite.rewrite(model, mode, OpenCvShapes.atInput(1, c, h, w))
                 : runningForm;
         net = OpenCvNets.read(rewritten);
+        // Kept until close(), also past a PointerScope of the caller (JavaCPP attaches new objects to
+        // the innermost scope and frees them when it closes): one more reference than the scope holds.
+        net.retainReference();
         try {
             if (device.isCuda()) {
-                if (device.ordinal() != 0) opencv_core.setDevice(device.ordinal());
+                selectDevice();
                 net.setPreferableBackend(DNN_BACKEND_CUDA);
-                net.setPreferableTarget(DNN_TARGET_CUDA);
+                net.setPreferableTarget(options.precision() == Precision.FP16 ? DNN_TARGET_CUDA_FP16 : DNN_TARGET_CUDA);
             } else {
                 net.setPreferableBackend(DNN_BACKEND_OPENCV);
                 net.setPreferableTarget(DNN_TARGET_CPU);
@@ -255,7 +221,7 @@ public final class Generator implements AutoCloseable {
     private Mat forward(Mat blob, int n, int c, int h, int w) {
         Net net = net(c, h, w);
         try {
-            if (device.isCuda() && device.ordinal() != 0) opencv_core.setDevice(device.ordinal());
+            selectDevice();
             net.setInput(blob);
             return net.forward();
         } catch (RuntimeException e) {
@@ -471,6 +437,11 @@ public final class Generator implements AutoCloseable {
     /** The device the network runs on (resolved from auto at load). */
     public Device device() {
         return device;
+    }
+
+    /** The precision the network runs in. */
+    public Precision precision() {
+        return options.precision();
     }
 
     public GeneratorOptions options() {

@@ -1,23 +1,32 @@
 package dev.samplenorm.generator;
 
 import dev.samplenorm.Device;
+import dev.samplenorm.Precision;
 import dev.samplenorm.StatisticsMode;
+import java.util.EnumSet;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.Set;
 
 /**
  * How a {@link Generator} runs its model. Immutable; build with {@link #builder()}, e.g.
  * {@code GeneratorOptions.builder().statistics(StatisticsMode.BATCH).device(Device.cpu()).build()}.
- * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, eps 1e-5, swapRB true,
- * {@link ResizePolicy#RESIZE}.
+ * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, precision fp32, eps 1e-5, swapRB
+ * true, {@link ResizePolicy#RESIZE}.
  */
 public final class GeneratorOptions {
 
     /** The eps that {@link StatisticsMode#INPUT} adds to the input variance by default (as BatchNorm does). */
     public static final double DEFAULT_EPS = 1e-5;
 
+    /**
+     * Statistics modes that {@link Precision#FP16} refuses, because on OpenCV's CUDA FP16 target they
+     * land further than 1e-2 relative L2 from the float64 reference (measured by the GPU tests).
+     */
+    static final Set<StatisticsMode> FP16_REFUSED = EnumSet.noneOf(StatisticsMode.class);
+
     private final StatisticsMode statistics;
     private final Device device;
+    private final Precision precision;
     private final double eps;
     private final boolean swapRB;
     private final ResizePolicy resize;
@@ -25,6 +34,7 @@ public final class GeneratorOptions {
     private GeneratorOptions(Builder b) {
         this.statistics = b.statistics;
         this.device = b.device;
+        this.precision = b.precision;
         this.eps = b.eps;
         this.swapRB = b.swapRB;
         this.resize = b.resize;
@@ -44,6 +54,7 @@ public final class GeneratorOptions {
         Builder b = new Builder();
         b.statistics = statistics;
         b.device = device;
+        b.precision = precision;
         b.eps = eps;
         b.swapRB = swapRB;
         b.resize = resize;
@@ -54,9 +65,14 @@ public final class GeneratorOptions {
         return statistics;
     }
 
-    /** The requested device; empty means auto (CUDA where usable, else the CPU). */
-    public Optional<Device> device() {
-        return Optional.ofNullable(device);
+    /** The requested device: {@link Device#auto()} (the default: CUDA device 0 where usable, else the CPU), cpu or cuda:N. */
+    public Device device() {
+        return device;
+    }
+
+    /** The precision the network runs in: {@link Precision#FP32} (default) or {@link Precision#FP16} (CUDA only). */
+    public Precision precision() {
+        return precision;
     }
 
     /** The eps of {@link StatisticsMode#INPUT}'s input normalization. */
@@ -78,13 +94,15 @@ public final class GeneratorOptions {
 
     @Override
     public String toString() {
-        return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + (device == null ? "auto" : device) + ", eps=" + eps
+        return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + device + ", precision="
+                + precision.cliName() + ", eps=" + eps
                 + ", swapRB=" + swapRB + ", resize=" + resize + "}";
     }
 
     public static final class Builder {
         private StatisticsMode statistics = StatisticsMode.SAMPLE;
-        private Device device;
+        private Device device = Device.auto();
+        private Precision precision = Precision.FP32;
         private double eps = DEFAULT_EPS;
         private boolean swapRB = true;
         private ResizePolicy resize = ResizePolicy.RESIZE;
@@ -97,8 +115,8 @@ public final class GeneratorOptions {
         }
 
         /**
-         * Run on {@code device}: {@link Device#cpu()} or a {@link Device#cuda(int)} device, which must
-         * then be usable (else loading fails with {@code NO_CUDA_DEVICE}).
+         * Run on {@code device}: {@link Device#auto()}, {@link Device#cpu()} or a {@link Device#cuda(int)}
+         * device, which must then be usable (else loading fails with {@code NO_CUDA_DEVICE}).
          */
         public Builder device(Device device) {
             this.device = Objects.requireNonNull(device, "device");
@@ -107,14 +125,20 @@ public final class GeneratorOptions {
 
         /** Parses {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}. */
         public Builder device(String device) {
-            Objects.requireNonNull(device, "device");
-            if (device.trim().equalsIgnoreCase("auto")) return autoDevice();
             return device(Device.parse(device));
         }
 
         /** CUDA device 0 where OpenCV's CUDA backend and a device are usable, else the CPU. The default. */
         public Builder autoDevice() {
-            this.device = null;
+            return device(Device.auto());
+        }
+
+        /**
+         * Run the network in {@code precision}. {@link Precision#FP16} needs a CUDA device whose OpenCV
+         * DNN backend offers the FP16 target: on the CPU, loading fails with {@link IllegalArgumentException}.
+         */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
             return this;
         }
 
@@ -136,7 +160,19 @@ public final class GeneratorOptions {
             return this;
         }
 
+        /**
+         * @throws IllegalArgumentException for fp16 on the CPU, or fp16 with a statistics mode it is not accurate enough for
+         */
         public GeneratorOptions build() {
+            if (precision == Precision.FP16 && device.isCpu()) {
+                throw new IllegalArgumentException("precision fp16 runs only on a CUDA device (OpenCV's CUDA FP16 target); the CPU"
+                        + " computes in float32: use precision fp32 on the cpu");
+            }
+            if (precision == Precision.FP16 && FP16_REFUSED.contains(statistics)) {
+                throw new IllegalArgumentException("precision fp16 is not offered for statistics mode " + statistics.cliName()
+                        + ": on OpenCV's CUDA FP16 target it lands further than 1e-2 relative L2 from the float32 result; use"
+                        + " precision fp32");
+            }
             return new GeneratorOptions(this);
         }
     }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.Environment;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.io.Npy;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Scalar;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -164,12 +166,26 @@ class CliTest {
 
     @Test
     void cudaWithoutADeviceIsAUserError() {
-        if (Device.cudaAvailable() && Generator.openCvCudaDeviceCount() > 0) {
-            System.out.println("CUDA available (" + Device.cudaStatus() + "): the no-device error is covered on machines without one");
-            return;
-        }
+        Assumptions.assumeFalse(Environment.current().cudaUsable(), "CUDA is usable here: the no-device error is covered on machines"
+                + " without one");
         assertUserError(run("translate", "--input", INPUT_N4.toString(), "--output", tmp.resolve("o.npy").toString(), "--device", "cuda"),
                 "cuda");
+    }
+
+    @Test
+    void fp16OnTheCpuIsAUserError() {
+        assertUserError(run("translate", "--input", INPUT_N4.toString(), "--output", tmp.resolve("o.npy").toString(), "--device", "cpu",
+                "--precision", "fp16"), "precision fp16 runs only on a CUDA device");
+        assertUserError(run("translate", "--input", INPUT_N4.toString(), "--output", tmp.resolve("o.npy").toString(), "--precision",
+                "fp8"), "expected fp32 or fp16");
+    }
+
+    @Test
+    void infoPrintsTheEnvironmentProbe() {
+        Result r = run("info");
+        assertEquals(0, r.code(), r.err());
+        for (String line : Environment.current().describe()) assertTrue(r.out().contains(line), "info lacks '" + line + "':\n" + r.out());
+        assertTrue(r.out().contains("device auto: " + (Environment.current().cudaUsable() ? "cuda:0" : "cpu")), r.out());
     }
 
     @Test

@@ -11,8 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.samplenorm.Device;
+import dev.samplenorm.Precision;
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.Environment;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
 import dev.samplenorm.testing.Tensor;
 import dev.samplenorm.testing.TinyNet;
@@ -27,16 +29,14 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import java.util.stream.Stream;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /** The Generator facade on tiny models whose exact output is known from a double-precision reference. */
 class GeneratorTest {
@@ -62,39 +62,84 @@ class GeneratorTest {
 
     // ------------------------------------------------------------------------------------------ modes
 
-    static Stream<Arguments> modesAndDevices() {
-        List<Arguments> a = new ArrayList<>();
-        for (String device : new String[] {"cpu", "cuda"}) {
-            for (StatisticsMode m : StatisticsMode.values()) a.add(Arguments.of(device, m));
-        }
-        return a.stream();
-    }
-
-    /** CUDA runs only where OpenCV's CUDA backend and a device are usable; elsewhere the reason is printed. */
-    static Device deviceOrSkip(String device) {
-        if (device.equals("cpu")) return Device.cpu();
-        String reason = GpuSupport.skipReason();
-        if (reason != null) System.out.println("skipping CUDA generator test: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
-        return Device.cuda();
-    }
-
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("modesAndDevices")
-    void everyModeMatchesTheReferenceWithOneInstanceAtN141(String device, StatisticsMode mode) {
-        Device d = deviceOrSkip(device);
-        double tolerance = d.isCuda() ? 1e-3 : 1e-4;
+    @ParameterizedTest
+    @EnumSource(StatisticsMode.class)
+    void everyModeMatchesTheReferenceWithOneInstanceAtN141(StatisticsMode mode) {
         for (TinyNet net : List.of(unet(11), unet(14), dynamicUnet())) {
-            GeneratorOptions o = GeneratorOptions.builder().statistics(mode).device(d).build();
-            try (Generator g = Generator.load(net.model(), o)) {
-                assertEquals(d, g.device());
+            try (Generator g = Generator.load(net.model(), cpu(mode))) {
+                assertEquals(Device.cpu(), g.device());
                 for (int n : new int[] {1, 4, 1}) {
                     Tensor x = Tensor.random(n, 3, H, W, 100 + n);
                     try (Mat in = x.toMat(); Mat out = g.translateBlob(in)) {
                         double err = Tensor.of(out).relativeL2(net.reference(x, mode));
-                        assertTrue(err <= tolerance, mode + " on " + d + " N=" + n + ": relative L2 " + err);
+                        assertTrue(err <= 1e-4, mode + " N=" + n + ": relative L2 " + err);
                     }
                 }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ PointerScope
+
+    @ParameterizedTest
+    @EnumSource(StatisticsMode.class)
+    void networksSurviveACallersPointerScopeAroundLoadAndTheFirstCallAtANewSize(StatisticsMode mode) {
+        TinyNet fixed = unet(14), dynamic = dynamicUnet();
+        Tensor x = Tensor.random(2, 3, H, W, 77), y = Tensor.random(2, 3, 8, 20, 78);
+        Generator g1, g2;
+        try (PointerScope scope = new PointerScope()) {
+            g1 = Generator.load(fixed.model(), cpu(mode));    // the fixed-size network is built here
+            g2 = Generator.load(dynamic.model(), cpu(mode));
+            try (Mat in = y.toMat(); Mat out = g2.translateBlob(in)) {   // a new size: its network is built here
+                assertTrue(Tensor.of(out).relativeL2(dynamic.reference(y, mode)) <= 1e-4);
+            }
+        }
+        try (g1; g2) {
+            for (int round = 0; round < 2; round++) {
+                try (Mat in = x.toMat(); Mat out = g1.translateBlob(in)) {
+                    assertTrue(Tensor.of(out).relativeL2(fixed.reference(x, mode)) <= 1e-4, mode + ": fixed-size model after the scope");
+                }
+                try (Mat in = y.toMat(); Mat out = g2.translateBlob(in)) {
+                    assertTrue(Tensor.of(out).relativeL2(dynamic.reference(y, mode)) <= 1e-4, mode + ": cached size after the scope");
+                }
+            }
+            List<Mat> images = randomImages(2, H, W, 9);
+            try (PointerScope scope = new PointerScope()) {
+                g1.translate(images).forEach(Mat::close);
+            }
+            List<Mat> again = g1.translate(images);
+            assertEquals(2, again.size());
+            again.forEach(Mat::close);
+            images.forEach(Mat::close);
+        }
+        assertTrue(g1.isClosed() && g2.isClosed());
+        assertThrows(IllegalStateException.class, () -> g1.translateBlob(new Mat()));
+    }
+
+    // ------------------------------------------------------------------------------------------ precision
+
+    @Test
+    void fp16OnTheCpuIsRefusedWithAClearMessage() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GeneratorOptions.builder().device(Device.cpu()).precision(Precision.FP16).build());
+        assertTrue(e.getMessage().contains("precision fp16 runs only on a CUDA device"), e.getMessage());
+        // auto resolves at load: without a usable CUDA device fp16 fails there, naming why.
+        Assumptions.assumeFalse(Environment.current().cudaUsable(), "CUDA is usable here: fp16 under auto runs");
+        GeneratorOptions auto = GeneratorOptions.builder().precision(Precision.FP16).build();
+        SampleNormException s = assertThrows(SampleNormException.class, () -> Generator.load(unet(14).model(), auto));
+        assertEquals(SampleNormException.Code.NO_CUDA_DEVICE, s.code());
+        assertTrue(s.getMessage().startsWith("precision fp16 needs a CUDA device but "), s.getMessage());
+    }
+
+    @Test
+    void fp16RefusesTheModesItIsNotAccurateEnoughFor() {
+        for (StatisticsMode mode : StatisticsMode.values()) {
+            GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).device(Device.cuda()).precision(Precision.FP16);
+            if (GeneratorOptions.FP16_REFUSED.contains(mode)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
+                assertTrue(e.getMessage().contains("not offered for statistics mode " + mode.cliName()), e.getMessage());
+            } else {
+                assertEquals(Precision.FP16, b.build().precision());
             }
         }
     }
@@ -298,26 +343,15 @@ class GeneratorTest {
 
     @Test
     void autoUsesTheCpuWhereCudaIsNotUsable() {
-        Assumptions.assumeTrue(GpuSupport.skipReason() != null, "CUDA is usable here");
+        Assumptions.assumeFalse(Environment.current().cudaUsable(), "CUDA is usable here");
         try (Generator g = Generator.load(unet(14).model(), GeneratorOptions.defaults())) {
             assertSame(Device.cpu(), g.device());
         }
     }
 
     @Test
-    void autoUsesCudaWhereUsable() {
-        String reason = GpuSupport.skipReason();
-        if (reason != null) System.out.println("skipping CUDA generator test: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
-        try (Generator g = Generator.load(unet(14).model(), GeneratorOptions.defaults())) {
-            assertEquals(Device.cuda(), g.device());
-        }
-    }
-
-    @Test
     void cudaWithoutAUsableDeviceIsAClearError() {
-        String reason = GpuSupport.skipReason();
-        Assumptions.assumeTrue(reason != null, "CUDA is usable here");
+        Assumptions.assumeFalse(Environment.current().cudaUsable(), "CUDA is usable here");
         GeneratorOptions o = GeneratorOptions.builder().device("cuda").build();
         SampleNormException e = assertThrows(SampleNormException.class, () -> Generator.load(unet(14).model(), o));
         assertEquals(SampleNormException.Code.NO_CUDA_DEVICE, e.code());
@@ -383,13 +417,14 @@ class GeneratorTest {
     void optionsHaveTheDocumentedDefaults() {
         GeneratorOptions o = GeneratorOptions.defaults();
         assertEquals(StatisticsMode.SAMPLE, o.statistics());
-        assertTrue(o.device().isEmpty());
+        assertEquals(Device.auto(), o.device());
+        assertEquals(Precision.FP32, o.precision());
         assertEquals(1e-5, o.eps());
         assertTrue(o.swapRB());
         assertEquals(ResizePolicy.RESIZE, o.resize());
         assertThrows(IllegalArgumentException.class, () -> GeneratorOptions.builder().eps(0));
-        assertEquals(Device.cuda(1), GeneratorOptions.builder().device("cuda:1").build().device().orElseThrow());
-        assertTrue(GeneratorOptions.builder().device("cpu").device("auto").build().device().isEmpty());
+        assertEquals(Device.cuda(1), GeneratorOptions.builder().device("cuda:1").build().device());
+        assertEquals(Device.auto(), GeneratorOptions.builder().device("cpu").device("auto").build().device());
     }
 
     // ------------------------------------------------------------------------------------------ helpers

@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.samplenorm.Device;
+import dev.samplenorm.testing.GpuCondition;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.GpuMat;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Stream;
@@ -21,12 +20,9 @@ class CudaKernelsTest {
 
     @BeforeAll
     static void requireCuda() {
-        boolean kernels = Device.cudaAvailable();
-        int cv = opencv_core.getCudaEnabledDeviceCount();
-        String why = "CUDA kernel tests skipped: kernels: " + Device.cudaStatus() + "; OpenCV CUDA devices: " + cv
-                + (cv == 0 ? " (CPU build of OpenCV; use -Pgpu)" : "");
-        if (!kernels || cv <= 0) System.out.println(why);
-        assumeTrue(kernels && cv > 0, why);
+        String why = GpuCondition.skipReason();
+        if (why != null) System.out.println("CUDA kernel tests skipped: " + why);
+        assumeTrue(why == null, why);
     }
 
     static GpuMat upload(float[] x, BlobShape s) {

@@ -22,6 +22,7 @@
 #   SAMPLENORM_CACHE      where JavaCPP extracts native libraries (default: .javacpp-cache in the
 #                         bundle, or ${TMPDIR:-/tmp}/samplenorm-javacpp-UID when the bundle is read-only)
 #   SAMPLENORM_JAVA_OPTS  extra JVM options
+#   SAMPLENORM_MODELS     the repository's models/ folder, which holds the bundled model (default: ./models)
 #   SAMPLENORM_QUIET=1    no note on stderr when falling back to the cpu variant
 set -euo pipefail
 
@@ -137,16 +138,27 @@ if [ -z "$cache" ]; then
     if [ -w "$here" ]; then cache=$here/.javacpp-cache; else cache=${TMPDIR:-/tmp}/samplenorm-javacpp-$(id -u); fi
 fi
 
+# The bundled model and sample sketches are not in the bundle's project jar (they travel once, with the
+# repository's models/ folder): a class path folder maps the resource path onto that folder.
+models=${SAMPLENORM_MODELS:-$PWD/models}
+resources="$cache/resources"
+if [ -f "$models/pix2pix_shapes_128.onnx" ]; then
+    mkdir -p "$resources/dev/samplenorm"
+    ln -sfn "$(cd "$models" && pwd)" "$resources/dev/samplenorm/models"
+elif [ "${SAMPLENORM_QUIET:-0}" != 1 ]; then
+    echo "run.sh: no models/ folder at $models (set SAMPLENORM_MODELS): commands without --model will fail" >&2
+fi
+
 if [ "${1:-}" = test ]; then
     shift
     [ -f "$here/tests/junit-platform-console-standalone.jar" ] || { echo "run.sh: this bundle has no tests/" >&2; exit 2; }
-    cp_list=$(ls "$here"/lib/*.jar "$here"/tests/samplenorm-tests.jar | tr '\n' ':')
+    cp_list=$(ls "$here"/lib/*.jar "$here"/tests/samplenorm-tests.jar | tr '\n' ':')$resources
     # shellcheck disable=SC2086
     exec "$here/jre/bin/java" -Dorg.bytedeco.javacpp.platform.extension="$extension" -Dorg.bytedeco.javacpp.cachedir="$cache" \
         ${SAMPLENORM_JAVA_OPTS:-} -jar "$here/tests/junit-platform-console-standalone.jar" execute --disable-banner \
-        --class-path "${cp_list%:}" --scan-class-path "$here/tests/samplenorm-tests.jar" --include-tag gpu "$@"
+        --class-path "$cp_list" --scan-class-path "$here/tests/samplenorm-tests.jar" --include-tag gpu "$@"
 fi
 
 # shellcheck disable=SC2086
 exec "$here/jre/bin/java" -Dorg.bytedeco.javacpp.platform.extension="$extension" -Dorg.bytedeco.javacpp.cachedir="$cache" \
-    ${SAMPLENORM_JAVA_OPTS:-} -cp "$here/lib/*" dev.samplenorm.cli.Main "$@"
+    ${SAMPLENORM_JAVA_OPTS:-} -cp "$here/lib/*:$resources" dev.samplenorm.cli.Main "$@"

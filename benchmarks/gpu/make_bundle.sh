@@ -118,6 +118,9 @@ for jar in $(tr ':' '\n' < "$CLASSPATH_FILE"); do
     case "$name" in
         *-platform-*.jar) continue ;;                         # manifests only
         cuda-*.jar) continue ;;                               # CUDA presets: unused by samplenorm
+        # The HTTP server and metrics (optional dependencies): not used by the GPU run.
+        undertow-*.jar | xnio-*.jar | jboss-*.jar | wildfly-*.jar | jackson-*.jar | micrometer-*.jar \
+            | HdrHistogram-*.jar | LatencyUtils-*.jar | prometheus-metrics-*.jar) continue ;;
         opencv-*-"$PLATFORM"-gpu.jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM-gpu" "$OCV_LIBS $OCV_GPU_EXTRA" ;;
         opencv-*-"$PLATFORM".jar) repack "$jar" "org/bytedeco/opencv/$PLATFORM" "$OCV_LIBS" ;;
         opencv-*.jar) repack "$jar" "" "" "org/opencv" ;;     # drop OpenCV's own Java API (needs libopencv_java)
@@ -129,7 +132,8 @@ for jar in $(tr ':' '\n' < "$CLASSPATH_FILE"); do
     esac
     KEPT="$KEPT $name"
 done
-repack "$PROJECT_JAR" "" ""
+# The bundled model and sketches travel once, in the repository's models/ folder (run.sh maps them).
+repack "$PROJECT_JAR" "" "" "dev/samplenorm/models"
 ls "$BUNDLE/lib"/opencv-*-"$PLATFORM"-gpu.jar >/dev/null 2>&1 || die "no OpenCV GPU jar on the -Pgpu class path"
 
 # The GPU JUnit suite: the test classes (without the ONNX Runtime agreement test, whose library the

@@ -40,6 +40,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# The bundle's run.sh finds the bundled model in the repository's models/ folder.
+if [ -d "$ROOT/models" ] && [ -z "${SAMPLENORM_MODELS:-}" ]; then export SAMPLENORM_MODELS="$ROOT/models"; fi
 BUNDLE_ARG=""
 OUT_DIR=${OUT:-$ROOT/target/gpu-results}
 QUICK=0

@@ -190,6 +190,22 @@ class CliDataSafetyTest {
     }
 
     @Test
+    void sigtermDeletesTheTemporaryFileOfAWriteInProgress() throws Exception {
+        Path target = tmp.resolve("out.png");
+        Process p = new ProcessBuilder(ChildJvm.command(StalledWrite.class, target.toString())).redirectErrorStream(true).start();
+        java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = lines.readLine();
+        assertTrue(line != null && line.startsWith("WRITING "), "the child reports its temporary file: " + line);
+        Path partial = Path.of(line.substring("WRITING ".length()));
+        assertTrue(Files.exists(partial), "the temporary file exists while written");
+        assertTrue(AtomicOutput.isPartial(partial), partial + " is recognisably partial");
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child ends on SIGTERM");
+        assertFalse(Files.exists(partial), "the shutdown hook deleted " + partial);
+        assertFalse(Files.exists(target), "no output appears for an interrupted write");
+    }
+
+    @Test
     void anInterruptedRunLeavesNoPartialFilesAndTheNextRunSucceeds() throws Exception {
         int count = 120;
         Path in = images("in", count, 128);

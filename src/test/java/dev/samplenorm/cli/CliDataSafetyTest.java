@@ -190,6 +190,31 @@ class CliDataSafetyTest {
     }
 
     @Test
+    void withTheLaunchersLogLevelAnUndecodableImageGivesOneLineOnStderr() throws Exception {
+        // A PNG whose second chunk, of an unknown type, claims 2^31 - 1 bytes: OpenCV logs a warning, then fails to decode it.
+        byte[] png = pngHeaderOnly(16, 16);
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.writeBytes(png);
+        o.writeBytes(new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 'a', 'r', 'b', 'a', 1, 2, 3});
+        Path bad = Files.write(tmp.resolve("bad.png"), o.toByteArray());
+        for (String level : new String[] {"SILENT", null}) {
+            ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(Main.class, "translate", "--input", bad.toString(), "--output",
+                    tmp.resolve("o.png").toString(), "--device", "cpu"));
+            if (level == null) pb.environment().remove("OPENCV_LOG_LEVEL");
+            else pb.environment().put("OPENCV_LOG_LEVEL", level);
+            Process p = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(Main.USER_ERROR, p.exitValue(), err);
+            if (level != null) {
+                assertEquals("samplenorm: error: cannot decode image " + bad, err.strip(), "one line, no OpenCV log");
+            } else {
+                assertTrue(err.contains("WARN"), "without the setting OpenCV logs its own warning: " + err);
+            }
+        }
+    }
+
+    @Test
     void sigtermDeletesTheTemporaryFileOfAWriteInProgress() throws Exception {
         Path target = tmp.resolve("out.png");
         Process p = new ProcessBuilder(ChildJvm.command(StalledWrite.class, target.toString())).redirectErrorStream(true).start();

@@ -63,9 +63,10 @@ final class ImageInputs {
         return found;
     }
 
+    /** The regular files of {@code dir} that {@code keep} accepts, sorted; temporary files of an interrupted run are skipped. */
     private static List<Path> list(Path dir, java.util.function.Predicate<Path> keep) {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isRegularFile).filter(keep).sorted().toList();
+            return s.filter(Files::isRegularFile).filter(p -> !AtomicOutput.isPartial(p)).filter(keep).sorted().toList();
         } catch (IOException e) {
             throw new UserError("cannot list directory " + dir + ": " + e.getMessage(), e);
         }

@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -57,17 +58,25 @@ final class TranslateCommand implements Callable<Integer> {
         }
         boolean npy = input.toLowerCase(Locale.ROOT).endsWith(".npy");
         List<Path> images = null;
+        List<Path> targets = null;
+        NpyArray blob = null;
+        // Every input is checked, and every output path is known, before the model is loaded.
         if (npy) {
-            if (!Files.isRegularFile(Path.of(input))) throw new UserError("input not found: " + input);
+            Path in = Path.of(input);
+            if (!Files.isRegularFile(in)) throw new UserError("input not found: " + input);
             if (!output.toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
                 throw new UserError("a .npy input needs a .npy output, got " + output);
             }
+            OutputTargets.refuseOverwritingInputs(List.of(in), List.of(output));
+            blob = readBlob(in);
         } else {
             images = ImageInputs.expand(input);
+            targets = OutputTargets.forImages(input, images, output);
+            OutputTargets.refuseOverwritingInputs(images, targets);
         }
         long start = System.nanoTime();
         try (Generator generator = common.load(mode)) {
-            int count = npy ? translateNpy(generator) : translateImages(generator, images);
+            int count = npy ? translateNpy(generator, blob) : translateImages(generator, images, targets);
             double seconds = (System.nanoTime() - start) / 1e9;
             PrintWriter out = spec.commandLine().getOut();
             out.printf(Locale.ROOT, "translated %d %s in %.2f s (%.1f images/s), device %s, statistics %s%n", count,
@@ -76,11 +85,20 @@ final class TranslateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int translateNpy(Generator generator) throws IOException {
-        NpyArray in = Npy.read(Path.of(input));
-        if (in.rank() != 4) {
-            throw new UserError("expected a 4-D NCHW tensor in " + input + ", got shape " + java.util.Arrays.toString(in.shape()));
+    /** Reads a 4-D NCHW blob with every extent >= 1. */
+    private NpyArray readBlob(Path in) throws IOException {
+        NpyArray a = Npy.read(in);
+        if (a.rank() != 4) {
+            throw new UserError("expected a 4-D NCHW tensor in " + input + ", got shape " + Arrays.toString(a.shape()));
         }
+        if (a.size() == 0) {
+            throw new UserError("the tensor in " + input + " has shape " + Arrays.toString(a.shape())
+                    + " and so no values; expected N, C, H, W >= 1");
+        }
+        return a;
+    }
+
+    private int translateNpy(Generator generator, NpyArray in) throws IOException {
         try (Mat blob = in.toFloatMat(); Mat result = generator.translateBlob(blob)) {
             NpyArray out = NpyArray.of(result);
             AtomicOutput.write(output, tmp -> Npy.write(tmp, out));
@@ -88,11 +106,7 @@ final class TranslateCommand implements Callable<Integer> {
         }
     }
 
-    private int translateImages(Generator generator, List<Path> images) throws IOException {
-        boolean single = images.size() == 1 && ImageInputs.isImage(output) && !Files.isDirectory(output);
-        if (!single && Files.exists(output) && !Files.isDirectory(output)) {
-            throw new UserError("output must be a directory for " + images.size() + " images, got the file " + output);
-        }
+    private int translateImages(Generator generator, List<Path> images, List<Path> targets) throws IOException {
         boolean showProgress = System.console() != null && images.size() > batchSize;
         try (ProgressBar bar = showProgress ? new ProgressBarBuilder().setTaskName("translate").setInitialMax(images.size())
                 .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build() : null) {
@@ -103,7 +117,7 @@ final class TranslateCommand implements Callable<Integer> {
                     List<Mat> out = generator.translate(in);
                     try {
                         for (int i = 0; i < batch.size(); i++) {
-                            Path target = single ? output : output.resolve(batch.get(i).getFileName());
+                            Path target = targets.get(from + i);
                             Mat img = out.get(i);
                             AtomicOutput.write(target, tmp -> {
                                 if (!imwrite(tmp.toString(), img)) throw new IOException("cannot write image " + target);
@@ -126,6 +140,7 @@ final class TranslateCommand implements Callable<Integer> {
         try {
             for (Path p : batch) {
                 if (!Files.isReadable(p)) throw new UserError("image not readable: " + p);
+                ImageHeaders.checkSize(p);
                 Mat m = imread(p.toString(), IMREAD_UNCHANGED);
                 if (m == null || m.empty()) {
                     throw new UserError("cannot decode image " + p);

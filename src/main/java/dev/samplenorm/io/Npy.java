@@ -67,11 +67,9 @@ public final class Npy {
         String header = new String(bytes, headerStart, (int) headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         NpyArray.Type type = type(header);
         int[] shape = shape(header);
-        long n = 1;
-        for (int d : shape) n *= d;
+        long n = NpyArray.elements(shape);
         int dataStart = headerStart + (int) headerLen;
-        long need = n * type.bytes;
-        if (need > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(".npy array of " + n + " elements is too large for Java arrays");
+        long need = n * type.bytes; // n <= Integer.MAX_VALUE - 8, so this cannot overflow
         if (bytes.length - dataStart != need) {
             throw new IllegalArgumentException(".npy data size mismatch: shape " + java.util.Arrays.toString(shape) + " of " + type
                     + " needs " + need + " bytes, the file has " + (bytes.length - dataStart));

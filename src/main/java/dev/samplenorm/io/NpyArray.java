@@ -75,13 +75,39 @@ public final class NpyArray {
         return new NpyArray(shape, null, d);
     }
 
-    private static int[] checkShape(int[] shape, int length) {
-        Objects.requireNonNull(shape, "shape");
+    /** Largest element count of an array: what one Java array can hold. */
+    static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
+    /** Most dimensions a Mat can have (OpenCV's CV_MAX_DIM). */
+    public static final int MAX_MAT_DIMS = 32;
+
+    /**
+     * The number of elements of {@code shape}, computed without overflow.
+     *
+     * @throws IllegalArgumentException if an extent is negative or the product exceeds what one Java array holds
+     */
+    static long elements(int[] shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("shape: expected extents >= 0, got " + Arrays.toString(shape));
-            n *= d;
         }
+        for (int d : shape) {
+            if (d == 0) return 0;
+        }
+        for (int d : shape) {
+            // Extents are ints and the running product stays <= MAX_ELEMENTS, so one long product cannot wrap.
+            n *= d;
+            if (n > MAX_ELEMENTS) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more than " + MAX_ELEMENTS
+                        + " elements, too many for one array");
+            }
+        }
+        return n;
+    }
+
+    private static int[] checkShape(int[] shape, int length) {
+        Objects.requireNonNull(shape, "shape");
+        long n = elements(shape);
         if (n != length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, data has " + length);
         }
@@ -134,9 +160,18 @@ public final class NpyArray {
     /**
      * A new continuous CV_32F Mat with this shape (a float32 NCHW blob for a 4-D array); float64
      * values are rounded to float32. The caller closes it.
+     *
+     * @throws IllegalArgumentException for an array with no elements, or with 0 or more than 32 dimensions
      */
     public Mat toFloatMat() {
-        if (shape.length == 0) throw new IllegalStateException("a 0-D array has no Mat form");
+        if (shape.length == 0) throw new IllegalArgumentException("a 0-D array has no Mat form; expected 1 to " + MAX_MAT_DIMS + " dimensions");
+        if (shape.length > MAX_MAT_DIMS) {
+            throw new IllegalArgumentException("an array of " + shape.length + " dimensions has no Mat form; expected 1 to "
+                    + MAX_MAT_DIMS + " dimensions");
+        }
+        if (size() == 0) {
+            throw new IllegalArgumentException("array of shape " + Arrays.toString(shape) + " has no elements; expected every extent >= 1");
+        }
         Mat m = new Mat(shape, CV_32F);
         new FloatPointer(m.data()).put(asFloats());
         return m;

@@ -5,6 +5,7 @@ import static org.bytedeco.opencv.global.opencv_core.CV_8U;
 
 import java.util.List;
 import java.util.Objects;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.GpuMat;
 import org.bytedeco.opencv.opencv_core.Mat;
 
@@ -138,6 +139,69 @@ final class Checks {
     static void perChannel(float[] values, int channels, String name) {
         if (values != null && values.length != channels) {
             throw new IllegalArgumentException(name + ": expected " + channels + " values (one per channel), got " + values.length);
+        }
+    }
+
+    /** The bytes {@code [start, end)} that a Mat's elements span; empty for an empty Mat. */
+    record Span(long start, long end) {
+        boolean overlaps(Span o) {
+            return start < end && o.start < o.end && start < o.end && o.start < end;
+        }
+    }
+
+    static Span span(Mat m) {
+        if (m.isNull() || m.empty()) return new Span(0, 0);
+        BytePointer data = m.data();
+        if (data == null || data.isNull()) return new Span(0, 0);
+        long start = data.address(), last = 0;
+        for (int i = 0; i < m.dims(); i++) {
+            last += (m.size(i) - 1L) * m.step1(i) * m.elemSize1();
+        }
+        return new Span(start, start + last + m.elemSize());
+    }
+
+    /** True when both are the same native Mat header (possibly through two Java objects). */
+    static boolean sameHeader(Mat a, Mat b) {
+        return a == b || (!a.isNull() && a.address() == b.address());
+    }
+
+    /**
+     * Refuses an output Mat that is one of the inputs: allocating the output would reallocate
+     * (and so destroy) that input while the kernel still reads it. Call before {@code create}.
+     */
+    static void notAnInput(Mat output, String outputName, List<Mat> inputs, String inputsName) {
+        for (int i = 0; i < inputs.size(); i++) {
+            if (sameHeader(output, inputs.get(i))) {
+                throw new IllegalArgumentException(outputName + " is " + inputsName + "[" + i + "]: an output must not be one of the"
+                        + " inputs; pass a new Mat");
+            }
+        }
+    }
+
+    /**
+     * Refuses an output whose memory overlaps an input's memory: the kernel would overwrite values it
+     * has still to read. Call after the output has been allocated.
+     */
+    static void noOverlap(Mat output, String outputName, List<Mat> inputs, String inputsName) {
+        Span out = span(output);
+        for (int i = 0; i < inputs.size(); i++) {
+            if (out.overlaps(span(inputs.get(i)))) {
+                throw new IllegalArgumentException(outputName + " shares memory with " + inputsName
+                        + (inputs.size() == 1 ? "" : "[" + i + "]") + ": an output must not overlap an input; pass a new Mat");
+            }
+        }
+    }
+
+    /** Refuses two outputs that are one Mat or share memory: one would overwrite the other. */
+    static void distinctOutputs(List<Mat> outputs, String name) {
+        for (int i = 0; i < outputs.size(); i++) {
+            Span a = span(outputs.get(i));
+            for (int j = i + 1; j < outputs.size(); j++) {
+                if (sameHeader(outputs.get(i), outputs.get(j)) || a.overlaps(span(outputs.get(j)))) {
+                    throw new IllegalArgumentException(name + "[" + i + "] and " + name + "[" + j + "] share memory: each output"
+                            + " needs its own Mat");
+                }
+            }
         }
     }
 

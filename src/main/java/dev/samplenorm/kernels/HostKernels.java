@@ -21,6 +21,9 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * <p>Blobs are 4-D continuous CV_32F Mats (as OpenCV DNN uses them); images are 2-D 8-bit Mats with
  * 1, 3 or 4 interleaved channels, all of one size per batch. Arguments are checked here, before any
  * native call, and a bad one raises {@link IllegalArgumentException} naming what was expected.
+ * That includes aliasing: an output Mat may not be an input Mat, share memory with one, or share
+ * memory with another output. The one exception is {@link #normalize}, which runs in place when
+ * {@code dst} is {@code src}.
  *
  * <p>NaN and infinity are not filtered: a channel containing them gets non-finite statistics and
  * normalized values; conversion to 8-bit saturates infinities and writes 0 for NaN.
@@ -59,13 +62,20 @@ public final class HostKernels {
     /**
      * {@code dst = (src - mean) / sqrt(var + eps) * gamma + beta} in one pass. {@code dst} is
      * (re)allocated to the shape of {@code src} unless it already has it, and may be {@code src}
-     * itself. {@code gamma} and {@code beta} hold one value per channel, or are null (1 and 0).
+     * itself (in place). {@code gamma} and {@code beta} hold one value per channel, or are null (1 and 0).
+     *
+     * @throws IllegalArgumentException if {@code dst} overlaps {@code src} without being exactly its memory
      */
     public static void normalize(Mat src, Mat dst, ChannelStats stats, float[] gamma, float[] beta, double eps) {
         BlobShape s = Checks.blob(src, "src");
         Objects.requireNonNull(dst, "dst");
         checkNormalize(s, stats, gamma, beta, eps);
         dst.create(new int[] {s.n(), s.c(), s.h(), s.w()}, CV_32F);
+        // In place is exact (each element is read once, then written); a partial overlap is not.
+        Checks.Span in = Checks.span(src), out = Checks.span(dst);
+        if (!in.equals(out) || !dst.isContinuous()) {
+            Checks.noOverlap(dst, "dst", List.of(src), "src");
+        }
         try (Scratch scratch = new Scratch()) {
             DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());
             FloatPointer g = gamma == null ? null : scratch.floats(gamma);
@@ -127,7 +137,9 @@ public final class HostKernels {
         Checks.scale(scale);
         Checks.epsOrZero(eps);
         checkPositiveDenominator(stats, scale, eps);
+        Checks.notAnInput(blob, "blob", images, "images");
         blob.create(new int[] {g.n(), g.channels(), g.h(), g.w()}, CV_32F);
+        Checks.noOverlap(blob, "blob", images, "images");
         try (Scratch scratch = new Scratch()) {
             ImagePointers p = ImagePointers.of(images, scratch);
             DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());
@@ -163,8 +175,17 @@ public final class HostKernels {
         checkPositiveDenominator(stats, scale, eps);
         for (int i = 0; i < images.size(); i++) {
             Mat m = Objects.requireNonNull(images.get(i), "images[" + i + "]");
-            m.create(s.h(), s.w(), CV_8UC(s.c()));
+            if (Checks.sameHeader(m, blob)) {
+                throw new IllegalArgumentException("images[" + i + "] is blob: an output must not be the input; pass a new Mat");
+            }
         }
+        for (int i = 0; i < images.size(); i++) {
+            images.get(i).create(s.h(), s.w(), CV_8UC(s.c()));
+        }
+        for (int i = 0; i < images.size(); i++) {
+            Checks.noOverlap(images.get(i), "images[" + i + "]", List.of(blob), "blob");
+        }
+        Checks.distinctOutputs(images, "images");
         try (Scratch scratch = new Scratch()) {
             ImagePointers p = ImagePointers.of(images, scratch);
             DoublePointer m = scratch.doubles(stats.meansUnsafe()), v = scratch.doubles(stats.variancesUnsafe());

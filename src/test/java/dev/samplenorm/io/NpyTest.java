@@ -93,6 +93,46 @@ class NpyTest {
         assertMessage("version 9.0", npy(9, "{}", data));
     }
 
+    @Test
+    void extentsWhoseProductPassesTheLongRangeAreRefusedInsteadOfWrapping() {
+        // 2^16 four times is 2^64: a long product wraps to 0 and matched the 0 data bytes, then OpenCV copied 2^64 floats.
+        assertMessage("too many for one array", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536, 65536), }",
+                new byte[0]));
+        assertMessage("too many for one array", npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2147483647, 2147483647,"
+                + " 2147483647, 2147483647, 2147483647), }", new byte[8]));
+        assertMessage("too many for one array", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 2), }", new byte[0]));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NpyArray.ofFloats(new int[] {65536, 65536, 65536, 65536}, new float[0]));
+        assertTrue(e.getMessage().contains("too many"), e.getMessage());
+    }
+
+    @Test
+    void anExtentOutsideTheIntRangeIsRefused() {
+        assertMessage("invalid extent '4294967296'", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 1), }",
+                new byte[0]));
+        assertMessage("invalid extent '-1'", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 4), }", new byte[16]));
+    }
+
+    @Test
+    void aZeroSizeArrayIsReadButHasNoMatForm() {
+        for (String shape : new String[] {"(0, 3, 4, 4)", "(2, 3, 0, 4)"}) {
+            NpyArray a = Npy.parse(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", new byte[0]));
+            assertEquals(0, a.size());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, a::toFloatMat);
+            assertTrue(e.getMessage().contains("has no elements; expected every extent >= 1"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aMatFormNeedsOneToThirtyTwoDimensions() {
+        NpyArray scalar = NpyArray.ofFloats(new int[0], new float[] {1});
+        assertTrue(assertThrows(IllegalArgumentException.class, scalar::toFloatMat).getMessage().contains("0-D"));
+        int[] shape = new int[33];
+        java.util.Arrays.fill(shape, 1);
+        NpyArray deep = NpyArray.ofFloats(shape, new float[] {1});
+        assertTrue(assertThrows(IllegalArgumentException.class, deep::toFloatMat).getMessage().contains("33 dimensions"));
+    }
+
     private static void assertMessage(String expected, byte[] bytes) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Npy.parse(bytes));
         assertTrue(e.getMessage().contains(expected), e.getMessage());

@@ -37,8 +37,14 @@ final class CommonOptions {
 
     /** Loads the generator, from --model or the bundled resource. */
     Generator load(StatisticsMode mode) throws IOException {
+        return load(mode, null);
+    }
+
+    /** Loads the generator, with test-time dropout seeded with {@code dropoutSeed} unless it is null. */
+    Generator load(StatisticsMode mode, Long dropoutSeed) throws IOException {
         configureLogging(verbose);
         GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).eps(eps);
+        if (dropoutSeed != null) b.dropout(dropoutSeed);
         if (device.trim().equalsIgnoreCase("auto")) {
             b.autoDevice();
         } else {

@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import torch
@@ -252,7 +253,9 @@ def export(net, path, input_nc, size):
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False   # PyTorch 2.x: the TorchScript exporter, as in 1.13
     x = torch.rand(2, input_nc, size, size) * 2 - 1
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The exporter warns that it drops the num_batches_tracked updates: expected.
+        warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(m, x, path, **kwargs)
 
 

@@ -12,10 +12,11 @@ running samplenorm's own CLI. Exits non-zero when a mode misses its threshold.
 
 Options mirror the training options: --netG, --ngf, --input_nc, --output_nc, --no_dropout.
 
-The ONNX model has a dynamic batch axis N and symbolic H and W. A U-Net takes H and W that
-are multiples of 2^num_downs (128 for unet_128, 256 for unet_256; smaller inputs shrink to
-nothing at the innermost block); a ResNet generator takes multiples of 4 (two stride-2
-downsamplings; other sizes come back with a different size).
+The ONNX model has a dynamic batch axis N. A U-Net gets symbolic H and W, which must be
+multiples of 2^num_downs (128 for unet_128, 256 for unet_256; smaller inputs shrink to nothing
+at the innermost block). A ResNet generator is exported at the fixed size --size (default 64;
+a multiple of 4): OpenCV 4.13 cannot import its reflect-padding shape subgraphs with open H
+and W.
 
 ``--write-test-checkpoint PATH`` writes a randomly initialized checkpoint with the
 repository's exact state_dict key layout instead (running statistics filled by a few
@@ -240,7 +241,7 @@ def write_test_checkpoint(path, netG, input_nc, output_nc, ngf, dropout, seed=0)
 # ------------------------------------------------------------------------------------------
 # Export
 # ------------------------------------------------------------------------------------------
-def export(net, path, input_nc, size):
+def export(net, path, input_nc, size, symbolic_hw):
     m = copy.deepcopy(net)
     for bn in m.modules():
         if isinstance(bn, nn.BatchNorm2d):
@@ -248,8 +249,8 @@ def export(net, path, input_nc, size):
     m.train()
     kwargs = dict(training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
                   opset_version=OPSET, input_names=["input"], output_names=["output"],
-                  dynamic_axes={"input": {0: "N", 2: "H", 3: "W"},
-                                "output": {0: "N", 2: "H", 3: "W"}})
+                  dynamic_axes={"input": {0: "N", 2: "H", 3: "W"} if symbolic_hw else {0: "N"},
+                                "output": {0: "N", 2: "H", 3: "W"} if symbolic_hw else {0: "N"}})
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False   # PyTorch 2.x: the TorchScript exporter, as in 1.13
     x = torch.rand(2, input_nc, size, size) * 2 - 1
@@ -490,7 +491,10 @@ def main(argv=None):
     net._samplenorm_desc = "--netG %s --ngf %d --input_nc %d --output_nc %d%s" % (
         args.netG, args.ngf, args.input_nc, args.output_nc, "" if dropout else " --no_dropout")
     load_checkpoint(args.checkpoint, net)
-    export(net, args.onnx, args.input_nc, size)
+    # OpenCV 4.13 cannot import the reflect-padding shape subgraphs of a ResNet export with
+    # open H and W (a Reshape of a negative size), so ResNets get the fixed size --size.
+    symbolic_hw = args.netG.startswith("unet_")
+    export(net, args.onnx, args.input_nc, size, symbolic_hw)
     facts = onnx_facts(args.onnx)
     if not facts["training_mode"] or facts["batchnorm"] == 0:
         raise SystemExit("%s: expected training-mode BatchNormalization nodes" % args.onnx)
@@ -498,9 +502,10 @@ def main(argv=None):
              if k in facts["initializers"] and not np.array_equal(facts["initializers"][k], v.numpy())]
     if moved:
         raise SystemExit("the export changed stored tensors: %s" % ", ".join(moved[:4]))
-    print("exported %s: %d BatchNormalization (training_mode=1), %d Dropout, input "
-          "[N, %d, H, W] with H, W multiples of %d"
-          % (args.onnx, facts["batchnorm"], len(facts["dropout_ratios"]), args.input_nc, multiple))
+    print("exported %s: %d BatchNormalization (training_mode=1), %d Dropout, input %s"
+          % (args.onnx, facts["batchnorm"], len(facts["dropout_ratios"]),
+             "[N, %d, H, W] with H, W multiples of %d" % (args.input_nc, multiple) if symbolic_hw
+             else "[N, %d, %d, %d] (samplenorm resizes images to it)" % (args.input_nc, size, size)))
     if args.no_verify:
         print("not checked (--no-verify)")
         return 0

@@ -42,9 +42,16 @@ final class CommonOptions {
 
     /** Loads the generator, from --model or the bundled resource. */
     Generator load(StatisticsMode mode) throws IOException {
+        return load(mode, null);
+    }
+
+    /** Loads the generator, with test-time dropout seeded with {@code dropoutSeed} unless it is null. */
+    Generator load(StatisticsMode mode, Long dropoutSeed) throws IOException {
         configureLogging(verbose);
-        GeneratorOptions options = GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device))
-                .precision(Precision.parse(precision)).build();
+        GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device))
+                .precision(Precision.parse(precision));
+        if (dropoutSeed != null) b.dropout(dropoutSeed);
+        GeneratorOptions options = b.build();
         if (model != null && !Files.isRegularFile(model)) {
             throw new UserError("model not found: " + model);
         }

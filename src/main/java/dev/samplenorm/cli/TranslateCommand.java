@@ -44,6 +44,14 @@ final class TranslateCommand implements Callable<Integer> {
             description = "BatchNorm statistics (default: ${DEFAULT-VALUE})")
     String stats;
 
+    @Option(names = "--dropout", paramLabel = "off|on", defaultValue = "off",
+            description = "test-time dropout: on multiplies each Dropout's input by a fresh random mask per batch, as Pix2Pix"
+                    + " does at test time (default: ${DEFAULT-VALUE})")
+    String dropout;
+
+    @Option(names = "--seed", paramLabel = "S", description = "seed of the dropout masks (default: a random seed, printed)")
+    Long seed;
+
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "1", description = "images per batch (default: ${DEFAULT-VALUE})")
     int batchSize;
 
@@ -56,6 +64,7 @@ final class TranslateCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new UserError("--batch-size must be >= 1, got " + batchSize);
         }
+        Long dropoutSeed = dropoutSeed();
         boolean npy = input.toLowerCase(Locale.ROOT).endsWith(".npy");
         List<Path> images = null;
         List<Path> targets = null;
@@ -75,15 +84,31 @@ final class TranslateCommand implements Callable<Integer> {
             OutputTargets.refuseOverwritingInputs(images, targets);
         }
         long start = System.nanoTime();
-        try (Generator generator = common.load(mode)) {
+        try (Generator generator = common.load(mode, dropoutSeed)) {
             int count = npy ? translateNpy(generator, blob) : translateImages(generator, images, targets);
             double seconds = (System.nanoTime() - start) / 1e9;
             PrintWriter out = spec.commandLine().getOut();
             out.printf(Locale.ROOT, "translated %d %s in %.2f s (%.1f images/s), device %s, statistics %s%n", count,
                     count == 1 ? "image" : "images", seconds, count / seconds, generator.device(), mode.cliName());
+            if (dropoutSeed != null) {
+                out.printf(Locale.ROOT, "dropout on, seed %d (%d Dropout node(s))%n", dropoutSeed, generator.modelInfo().dropoutCount());
+            }
         }
         return 0;
     }
+
+    private Long dropoutSeed() {
+        switch (dropout.trim().toLowerCase(Locale.ROOT)) {
+            case "off":
+                if (seed != null) throw new UserError("--seed sets the dropout masks; it needs --dropout on");
+                return null;
+            case "on":
+                return seed != null ? seed : new java.security.SecureRandom().nextLong();
+            default:
+                throw new UserError("--dropout: expected off or on, got '" + dropout + "'");
+        }
+    }
+
 
     /** Reads a 4-D NCHW blob with every extent >= 1. */
     private NpyArray readBlob(Path in) throws IOException {

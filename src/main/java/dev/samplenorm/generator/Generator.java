@@ -26,17 +26,20 @@ import dev.samplenorm.onnx.OpenCvNets;
 import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
 import dev.samplenorm.onnx.TensorInfo;
+import dev.samplenorm.onnx.proto.Onnx;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
 import org.bytedeco.opencv.opencv_dnn.Net;
 
@@ -86,9 +89,13 @@ public final class Generator implements AutoCloseable {
         protected boolean removeEldestEntry(Map.Entry<List<Integer>, Net> eldest) {
             if (size() <= NET_CACHE_SIZE) return false;
             eldest.getValue().close();
+            dropoutMasks.remove(eldest.getKey());
             return true;
         }
     };
+    // Test-time dropout: the mask stream (null when off) and each network's mask inputs.
+    private final DropoutMasks dropout;
+    private final Map<List<Integer>, List<StatisticsRewrite.DropoutMask>> dropoutMasks = new HashMap<>();
     private boolean closed;
 
     private Generator(OnnxModel model, GeneratorOptions options) {
@@ -126,6 +133,8 @@ public final class Generator implements AutoCloseable {
             LOG.log(Level.WARNING, "statistics mode " + mode.cliName() + ": the model has no BatchNormalization node, nothing to"
                     + " rewrite; it runs as exported");
         }
+        this.dropout = options.dropoutSeed().isPresent() && info.dropoutCount() > 0
+                ? new DropoutMasks(options.dropoutSeed().getAsLong()) : null;
         this.device = chooseDevice(options);
         LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device
                 + (options.precision() == Precision.FP16 ? ", precision fp16" : ""));
@@ -192,9 +201,19 @@ public final class Generator implements AutoCloseable {
         List<Integer> key = List.of(c, h, w);
         Net net = nets.get(key);
         if (net != null) return net;
-        OnnxModel rewritten = mode.usesBatchStatisticsInside() && info.batchNormCount() > 0
-                ? StatisticsRewrite.rewrite(model, mode, OpenCvShapes.atInput(1, c, h, w))
-                : runningForm;
+        OnnxModel rewritten;
+        // Symbolic H / W are pinned to this network's size: OpenCV's importer infers shapes from the
+        // declared input, and the batch pattern's Reshape to (C, -1, H, W) contradicts open extents.
+        OnnxModel sized = modelH > 0 && modelW > 0 ? model : withInputSize(model, info.input().name(), c, h, w);
+        if (dropout != null) {
+            StatisticsRewrite.WithDropoutMasks r = StatisticsRewrite.rewriteWithDropoutMasks(sized, mode, OpenCvShapes.atInput(1, c, h, w));
+            rewritten = r.model();
+            dropoutMasks.put(key, r.masks());
+        } else {
+            rewritten = mode.usesBatchStatisticsInside() && info.batchNormCount() > 0
+                    ? StatisticsRewrite.rewrite(sized, mode, OpenCvShapes.atInput(1, c, h, w))
+                    : runningForm;
+        }
         net = OpenCvNets.read(rewritten);
         // Kept until close(), also past a PointerScope of the caller (JavaCPP attaches new objects to
         // the innermost scope and frees them when it closes): one more reference than the scope holds.
@@ -217,13 +236,36 @@ public final class Generator implements AutoCloseable {
         return net;
     }
 
+    /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */
+    private static OnnxModel withInputSize(OnnxModel model, String input, int c, int h, int w) {
+        Onnx.ModelProto.Builder m = model.proto().toBuilder();
+        Onnx.GraphProto.Builder g = m.getGraphBuilder();
+        for (int i = 0; i < g.getInputCount(); i++) {
+            if (!g.getInput(i).getName().equals(input)) continue;
+            Onnx.TensorShapeProto.Builder s = g.getInputBuilder(i).getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+            int[] dims = {c, h, w};
+            for (int k = 1; k < 4 && k < s.getDimCount(); k++) s.setDim(k, Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(dims[k - 1]));
+        }
+        return OnnxModel.of(m.build());
+    }
+
     /** Runs the network; the returned Mat may share the network's output memory until its next run. */
     private Mat forward(Mat blob, int n, int c, int h, int w) {
         Net net = net(c, h, w);
         try {
             selectDevice();
             net.setInput(blob);
-            return net.forward();
+            if (dropout == null) return net.forward();
+            List<Mat> masks = new ArrayList<>();
+            try (Scalar noMean = new Scalar()) {
+                for (StatisticsRewrite.DropoutMask m : dropoutMasks.getOrDefault(List.of(c, h, w), List.of())) {
+                    masks.add(dropout.next(m, n));
+                    net.setInput(masks.get(masks.size() - 1), m.input(), 1.0, noMean);
+                }
+                return net.forward();
+            } finally {
+                for (Mat m : masks) m.close();
+            }
         } catch (RuntimeException e) {
             throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN failed to run the model on a [" + n + ", " + c
                     + ", " + h + ", " + w + "] input on " + device + ": " + OpenCvNets.message(e), e);

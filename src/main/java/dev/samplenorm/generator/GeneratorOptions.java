@@ -5,13 +5,14 @@ import dev.samplenorm.Precision;
 import dev.samplenorm.StatisticsMode;
 import java.util.EnumSet;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
  * How a {@link Generator} runs its model. Immutable; build with {@link #builder()}, e.g.
  * {@code GeneratorOptions.builder().statistics(StatisticsMode.BATCH).device(Device.cpu()).build()}.
  * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, precision fp32, eps 1e-5, swapRB
- * true, {@link ResizePolicy#RESIZE}.
+ * true, {@link ResizePolicy#RESIZE}, dropout off.
  */
 public final class GeneratorOptions {
 
@@ -30,6 +31,7 @@ public final class GeneratorOptions {
     private final double eps;
     private final boolean swapRB;
     private final ResizePolicy resize;
+    private final Long dropoutSeed;
 
     private GeneratorOptions(Builder b) {
         this.statistics = b.statistics;
@@ -38,6 +40,7 @@ public final class GeneratorOptions {
         this.eps = b.eps;
         this.swapRB = b.swapRB;
         this.resize = b.resize;
+        this.dropoutSeed = b.dropoutSeed;
     }
 
     /** All defaults. */
@@ -58,6 +61,7 @@ public final class GeneratorOptions {
         b.eps = eps;
         b.swapRB = swapRB;
         b.resize = resize;
+        b.dropoutSeed = dropoutSeed;
         return b;
     }
 
@@ -92,11 +96,17 @@ public final class GeneratorOptions {
         return resize;
     }
 
+    /** The seed of test-time dropout; empty when dropout is off (the default). See {@link Builder#dropout(long)}. */
+    public OptionalLong dropoutSeed() {
+        return dropoutSeed == null ? OptionalLong.empty() : OptionalLong.of(dropoutSeed);
+    }
+
     @Override
     public String toString() {
         return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + device + ", precision="
                 + precision.cliName() + ", eps=" + eps
-                + ", swapRB=" + swapRB + ", resize=" + resize + "}";
+                + ", swapRB=" + swapRB + ", resize=" + resize
+                + ", dropout=" + (dropoutSeed == null ? "off" : "seed " + dropoutSeed) + "}";
     }
 
     public static final class Builder {
@@ -106,6 +116,7 @@ public final class GeneratorOptions {
         private double eps = DEFAULT_EPS;
         private boolean swapRB = true;
         private ResizePolicy resize = ResizePolicy.RESIZE;
+        private Long dropoutSeed;
 
         private Builder() {}
 
@@ -157,6 +168,28 @@ public final class GeneratorOptions {
 
         public Builder resize(ResizePolicy policy) {
             this.resize = Objects.requireNonNull(policy, "resize policy");
+            return this;
+        }
+
+        /**
+         * Test-time dropout, as Pix2Pix runs its generator: each Dropout(p) of the model multiplies
+         * its input by a fresh mask of 0 and {@code 1 / (1 - p)} values at every forward pass. The
+         * masks come from SplitMix64 seeded with {@code seed}: {@code state += 0x9E3779B97F4A7C15},
+         * {@code z = state}, {@code z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9},
+         * {@code z = (z ^ (z >>> 27)) * 0x94D049BB133111EB}, {@code z ^= z >>> 31}; an element is
+         * kept when {@code (z >>> 11) * 2^-53 >= p}. Per forward pass the masks are drawn Dropout
+         * node by Dropout node in graph order, each in NCHW order over the whole batch; the stream
+         * continues from pass to pass, so one generator loaded with the same seed and given the same
+         * inputs gives the same sequence of outputs.
+         */
+        public Builder dropout(long seed) {
+            this.dropoutSeed = seed;
+            return this;
+        }
+
+        /** Dropout nodes are identity (the default). */
+        public Builder noDropout() {
+            this.dropoutSeed = null;
             return this;
         }
 

@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_dnn.MatShapeVector;
@@ -50,18 +51,26 @@ public final class OpenCvShapes implements BatchNormInputShapes {
 
     @Override
     public Map<String, int[]> of(ModelProto model) {
+        return inputShapes(model, n -> Graphs.is(n, "BatchNormalization"));
+    }
+
+    /**
+     * Shapes of the first input of the nodes {@code which} selects, keyed by each node's first
+     * output; a node whose layer OpenCV does not report is missing from the map.
+     */
+    public Map<String, int[]> inputShapes(ModelProto model, Predicate<NodeProto> which) {
         GraphProto g = model.getGraph();
         if (Graphs.dataInputs(g).size() != 1) {
             throw new SampleNormException(SampleNormException.Code.MODEL, "finding BatchNorm input shapes needs a model with exactly"
                     + " one data input, got " + Graphs.dataInputs(g).size());
         }
-        // Give each BatchNorm node a name of our own, so that its OpenCV layer can be found.
+        // Give each selected node a name of our own, so that its OpenCV layer can be found.
         String prefix = uniquePrefix(g);
         Map<String, String> layerToOutput = new LinkedHashMap<>();
         GraphProto.Builder gb = g.toBuilder();
         for (int i = 0; i < gb.getNodeCount(); i++) {
             NodeProto n = gb.getNode(i);
-            if (Graphs.is(n, "BatchNormalization")) {
+            if (which.test(n)) {
                 String name = prefix + i;
                 gb.setNode(i, n.toBuilder().setName(name));
                 layerToOutput.put(name, n.getOutput(0));

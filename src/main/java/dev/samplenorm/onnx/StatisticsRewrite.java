@@ -66,24 +66,86 @@ public final class StatisticsRewrite {
      *     that cannot be found, an opset older than {@link #MIN_OPSET}
      */
     public static OnnxModel rewrite(OnnxModel model, StatisticsMode mode, BatchNormInputShapes shapes) {
+        return OnnxModel.of(edit(model, mode, shapes, false).build());
+    }
+
+    /**
+     * One Dropout node turned into {@code Mul(x, mask)} by {@link #rewriteWithDropoutMasks}.
+     *
+     * @param input the name of the graph input that carries the mask
+     * @param shape the mask's NCHW shape at batch size 1 (the shape of the Dropout's input there)
+     * @param ratio the Dropout's drop probability p; a mask holds 0 or {@code 1 / (1 - p)}
+     */
+    public record DropoutMask(String input, int[] shape, float ratio) {
+        public DropoutMask {
+            Objects.requireNonNull(input, "input");
+            shape = shape.clone();
+        }
+
+        @Override
+        public int[] shape() {
+            return shape.clone();
+        }
+
+        @Override
+        public String toString() {
+            return "DropoutMask{" + input + " " + Arrays.toString(shape) + " p=" + ratio + "}";
+        }
+    }
+
+    /** A model rewritten with test-time dropout: its masks are extra graph inputs, in Dropout node order. */
+    public record WithDropoutMasks(OnnxModel model, List<DropoutMask> masks) {
+        public WithDropoutMasks {
+            Objects.requireNonNull(model, "model");
+            masks = List.copyOf(masks);
+        }
+    }
+
+    /**
+     * Rewrites {@code model} for {@code mode} as {@link #rewrite} does, but keeps dropout: each
+     * Dropout(x) becomes {@code Mul(x, mask)}, where {@code mask} is a new graph input (after the
+     * data input) that the caller feeds with a fresh mask of 0 and {@code 1 / (1 - p)} values per
+     * forward pass. The mask shapes are those of the Dropout inputs at the shape {@code shapes}
+     * probes, which also supplies the BatchNorm shapes.
+     *
+     * @throws SampleNormException ({@code MODEL}) as {@link #rewrite}, and when a Dropout's ratio is
+     *     not a constant in [0, 1) or its input shape cannot be found
+     */
+    public static WithDropoutMasks rewriteWithDropoutMasks(OnnxModel model, StatisticsMode mode, OpenCvShapes shapes) {
+        Objects.requireNonNull(shapes, "shapes");
+        Editor e = edit(model, mode, shapes, true);
+        if (e.dropoutSites.isEmpty()) return new WithDropoutMasks(OnnxModel.of(e.build()), List.of());
+        Set<String> probes = new HashSet<>();
+        for (DropoutSite d : e.dropoutSites) probes.add(d.probeNode);
+        Map<String, int[]> found = shapes.inputShapes(e.build(), n -> probes.contains(n.getName()));
+        List<DropoutMask> masks = e.dropoutToMul(found);
+        e.removeUnused();
+        return new WithDropoutMasks(OnnxModel.of(e.build()), masks);
+    }
+
+    private static Editor edit(OnnxModel model, StatisticsMode mode, BatchNormInputShapes shapes, boolean keepDropout) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(mode, "mode");
         checkOpset(model.proto());
         Editor e = new Editor(model.proto());
-        e.removeDropout();
+        if (keepDropout) e.dropoutToProbes();
+        else e.removeDropout();
         e.batchNormToInferenceForm();
         e.removeUnused();
         if (!mode.usesBatchStatisticsInside() || e.batchNormNodes().isEmpty()) {
             e.keepBatchNormOutOfDeconvolution();
             e.removeUnused();
-            return OnnxModel.of(e.build());
+            return e;
         }
         Objects.requireNonNull(shapes, "shapes: the " + mode.cliName() + " pattern needs the BatchNorm input shapes");
         Map<String, int[]> found = shapes.of(e.build());
         e.replaceBatchNorm(mode, found);
         e.removeUnused();
-        return OnnxModel.of(e.build());
+        return e;
     }
+
+    /** Where a Dropout node was: a no-op Reshape named {@code probeNode} stands in until the shapes are known. */
+    private record DropoutSite(String probeNode, String x, String y, float ratio, String name) {}
 
     /**
      * Only removes the Dropout nodes (and the constants only they read). The smallest edit that lets
@@ -174,6 +236,85 @@ public final class StatisticsRewrite {
                 }
             }
             return r;
+        }
+
+        final List<DropoutSite> dropoutSites = new ArrayList<>();
+
+        /** Replaces each Dropout by a no-op Reshape(x, [0, 0, 0, 0]) probe node, whose input shape OpenCV reports. */
+        void dropoutToProbes() {
+            Map<String, TensorProto> init = new HashMap<>();
+            for (TensorProto t : graph.getInitializerList()) init.put(t.getName(), t);
+            Map<String, NodeProto> producers = new HashMap<>();
+            for (NodeProto n : nodes) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+            Map<String, NodeProto> readers = readers();
+            Set<String> outputs = graphOutputs();
+            List<NodeProto> out = new ArrayList<>(nodes.size());
+            for (NodeProto n : nodes) {
+                if (!Graphs.is(n, "Dropout")) {
+                    out.add(n);
+                    continue;
+                }
+                if (n.getInputCount() == 0 || n.getOutputCount() == 0 || n.getOutput(0).isEmpty()) {
+                    throw error("Dropout node " + Graphs.describe(n) + " has no input or no output");
+                }
+                for (int k = 1; k < n.getOutputCount(); k++) {
+                    String mask = n.getOutput(k);
+                    if (!mask.isEmpty() && (readers.containsKey(mask) || outputs.contains(mask))) {
+                        throw error("Dropout node " + Graphs.describe(n) + ": its mask output '" + mask + "' is read; expected only its"
+                                + " first output to be used");
+                    }
+                }
+                float ratio = Graphs.floatAttribute(n, "ratio", 0.5f);
+                if (n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
+                    float[] v = Tensors.floats(Tensors.constant(n.getInput(1), init, producers));
+                    if (v == null || v.length != 1) {
+                        throw error("Dropout node " + Graphs.describe(n) + ": its ratio '" + n.getInput(1) + "' is not a constant float"
+                                + " scalar; test-time dropout needs a constant drop probability");
+                    }
+                    ratio = v[0];
+                }
+                if (!(ratio >= 0f && ratio < 1f)) {
+                    throw error("Dropout node " + Graphs.describe(n) + " has ratio " + ratio + "; expected a drop probability in [0, 1)");
+                }
+                String x = n.getInput(0), y = n.getOutput(0);
+                String probe = names.node(y + "/dropout_probe");
+                String shape = names.tensor(y + "/dropout_probe_shape");
+                graph.addInitializer(int64(shape, new long[4]));
+                out.add(reshape(probe, x, shape, y));
+                dropoutSites.add(new DropoutSite(probe, x, y, ratio, n.getName().isEmpty() ? y : n.getName()));
+            }
+            nodes = out;
+        }
+
+        /** Turns each probe into Mul(x, mask) with a new graph input for the mask. */
+        List<DropoutMask> dropoutToMul(Map<String, int[]> shapes) {
+            Map<String, DropoutSite> byProbe = new HashMap<>();
+            for (DropoutSite d : dropoutSites) byProbe.put(d.probeNode, d);
+            List<DropoutMask> masks = new ArrayList<>();
+            List<NodeProto> out = new ArrayList<>(nodes.size());
+            for (NodeProto n : nodes) {
+                DropoutSite d = byProbe.get(n.getName());
+                if (d == null || !Graphs.is(n, "Reshape")) {
+                    out.add(n);
+                    continue;
+                }
+                int[] shape = shapes.get(d.y);
+                if (shape == null || shape.length != 4) {
+                    throw error("the shape of the input of Dropout node '" + d.name + "' is "
+                            + (shape == null ? "unknown" : Arrays.toString(shape)) + "; test-time dropout expects 4-D NCHW tensors");
+                }
+                String mask = names.tensor(d.y + "/dropout_mask");
+                ValueInfoProto.Builder vi = ValueInfoProto.newBuilder().setName(mask);
+                var tt = vi.getTypeBuilder().getTensorTypeBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE);
+                tt.getShapeBuilder().addDimBuilder().setDimParam("N");
+                for (int k = 1; k < 4; k++) tt.getShapeBuilder().addDimBuilder().setDimValue(shape[k]);
+                graph.addInput(vi.build());
+                out.add(NodeProto.newBuilder().setOpType("Mul").setName(names.node(d.name + "/dropout")).addInput(d.x).addInput(mask)
+                        .addOutput(d.y).build());
+                masks.add(new DropoutMask(mask, shape, d.ratio));
+            }
+            nodes = out;
+            return masks;
         }
 
         void removeDropout() {

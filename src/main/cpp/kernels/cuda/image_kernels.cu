@@ -376,30 +376,35 @@ void dispatch(int cn, bool swap_rb, Args&&... args) {
 
 }  // namespace
 
+size_t image_stats_workspace(int n, int h, int w, int cn) {
+    const UnitGrid grid = make_unit_grid(h, w);
+    return workspace_align(static_cast<size_t>(n * grid.chunks) * static_cast<size_t>(cn) * sizeof(PixelSums));
+}
+
 void image_stats(const ImageBatch& images, int n, int h, int w, int cn, int scope, double* mean,
-                 double* var, void* stream_handle) {
+                 double* var, void* workspace, size_t workspace_bytes, int device, void* stream_handle) {
     const cudaStream_t stream = as_stream(stream_handle);
     const UnitGrid grid = make_unit_grid(h, w);
     const int64_t items = static_cast<int64_t>(n) * grid.chunks;
     const bool per_sample = scope == SN_SCOPE_SAMPLE;
 
-    StreamBuffer partial(static_cast<size_t>(items) * cn * sizeof(PixelSums), stream,
-                         "image_stats (cudaMallocAsync)");
+    Workspace partial(workspace, workspace_bytes, image_stats_workspace(n, h, w, cn), device, stream,
+                      "image_stats (workspace)");
     const unsigned blocks = grid_for(items);
-    PixelSums* sums = partial.as<PixelSums>();
+    PixelSums* sums = partial.at<PixelSums>(0);
     switch (cn) {
         case 1: image_chunk_sums<1><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
         case 3: image_chunk_sums<3><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
         default: image_chunk_sums<4><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
     }
-    check_launch("image_stats (chunk kernel launch)");
+    check_launch("image_stats (chunk kernel)", stream);
 
     const int64_t outputs = per_sample ? static_cast<int64_t>(n) * cn : cn;
     const uint64_t count = static_cast<uint64_t>(per_sample ? 1 : n) * static_cast<uint64_t>(h) *
                            static_cast<uint64_t>(w);
     image_merge_sums<<<grid_for(outputs), kMergeThreads, 0, stream>>>(
         sums, cn, grid.chunks, per_sample ? 1 : n, outputs, per_sample, count, mean, var);
-    check_launch("image_stats (merge kernel launch)");
+    check_launch("image_stats (merge kernel)", stream);
     partial.release("image_stats (cudaFreeAsync)");
 }
 
@@ -436,7 +441,7 @@ void images_to_blob(const ImageBatch& images, int n, int h, int w, int cn, bool 
     dispatch<LaunchImagesToBlob>(cn, swap_rb, images, grid, items, scope == SN_SCOPE_SAMPLE, mean,
                                  var, scale, eps, dst, dst_step, is_aligned(dst, dst_step, kVecAlign),
                                  as_stream(stream_handle));
-    check_launch("images_to_blob (kernel launch)");
+    check_launch("images_to_blob (kernel)", as_stream(stream_handle));
 }
 
 void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int w, bool swap_rb,
@@ -447,7 +452,7 @@ void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int 
     dispatch<LaunchBlobToImages>(c, swap_rb, src, src_step, grid, items, scope == SN_SCOPE_SAMPLE,
                                  mean, var, scale, eps, images, is_aligned(src, src_step, kVecAlign),
                                  as_stream(stream_handle));
-    check_launch("blob_to_images (kernel launch)");
+    check_launch("blob_to_images (kernel)", as_stream(stream_handle));
 }
 
 }  // namespace cuda

@@ -482,6 +482,18 @@ SN_EXPORT int cuda_pointer_device(const void* ptr, int* device) {
     });
 }
 
+SN_EXPORT int cuda_stream_device(void* stream, int* device) {
+    return guarded([&] {
+        check_not_null(device, "device");
+        require_device();
+#ifdef SAMPLENORM_WITH_CUDA
+        *device = cuda::stream_device(stream);
+#else
+        (void)stream;
+#endif
+    });
+}
+
 SN_EXPORT int cuda_malloc_async(void** ptr, size_t bytes, int device, void* stream) {
     return guarded([&] {
         check_not_null(ptr, "ptr");

@@ -190,6 +190,9 @@ int blob_to_images_cuda(const void* src, size_t src_step, int n, int c, int h, i
 /** The device that owns device (or managed) memory at ptr; SN_INVALID_ARGUMENT for host memory. */
 int cuda_pointer_device(const void* ptr, int* device);
 
+/** The device a stream belongs to (the current device for the legacy default stream, null). */
+int cuda_stream_device(void* stream, int* device);
+
 /** Stream-ordered allocation from the library's pool of `device`, usable on `stream` in order. */
 int cuda_malloc_async(void** ptr, size_t bytes, int device, void* stream);
 

@@ -59,6 +59,9 @@ private:
 /** The device of device or managed memory at p; Error(SN_INVALID_ARGUMENT) for host memory. */
 int pointer_device(const void* p, const char* name);
 
+/** The device of `stream`; the current device for the legacy default stream (null). */
+int stream_device(void* stream);
+
 /** Error(SN_INVALID_ARGUMENT) unless `stream` (null = legacy default) belongs to `device`. */
 void check_stream_device(void* stream, int device);
 

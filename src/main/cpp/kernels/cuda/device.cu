@@ -163,6 +163,19 @@ void stream_wait_event(void* stream, void* event) {
 
 void event_destroy(void* event) { check(cudaEventDestroy(static_cast<cudaEvent_t>(event)), "cudaEventDestroy"); }
 
+int stream_device(void* stream_handle) {
+    const cudaStream_t stream = as_stream(stream_handle);
+    int device = -1;
+#if CUDART_VERSION >= 12080
+    if (stream != nullptr && stream != cudaStreamLegacy && stream != cudaStreamPerThread) {
+        check(cudaStreamGetDevice(stream, &device), "cudaStreamGetDevice");
+        return device;
+    }
+#endif
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    return device;
+}
+
 void check_stream_device(void* stream_handle, int device) {
 #if CUDART_VERSION >= 12080
     const cudaStream_t stream = as_stream(stream_handle);

@@ -842,7 +842,7 @@ void run_benchmarks() {
         const Shape bs{s.n, s.cn, s.h, s.w};
         DeviceBlob blob = make_blob(bs, 0);
         DeviceMem dm(s.cn * sizeof(double)), dv(s.cn * sizeof(double));
-        DeviceMem ws(cu::image_stats_workspace(s.n, s.h, s.w, s.cn));
+        DeviceMem ws(cu::image_stats_workspace(s.n, s.h, s.w, s.cn, SN_SCOPE_BATCH));
         const double px = static_cast<double>(s.n) * s.h * s.w * s.cn;
         const std::string tag = str(s);
         rows.push_back({"image_stats batch " + tag, px, time_it([&] {

@@ -395,7 +395,7 @@ SN_EXPORT int image_stats_cuda_workspace(int n, int h, int w, int cn, int scope,
         check_workspace_shape(n, 1, h, w, scope, bytes);
         if (cn != 1 && cn != 3 && cn != 4) fail("expected images with 1, 3 or 4 channels, got " + std::to_string(cn));
 #ifdef SAMPLENORM_WITH_CUDA
-        *bytes = cuda::image_stats_workspace(n, h, w, cn);
+        *bytes = cuda::image_stats_workspace(n, h, w, cn, scope);
 #else
         require_device();
 #endif

@@ -98,7 +98,7 @@ void blob_normalize(const float* src, size_t src_step, float* dst, size_t dst_st
                     size_t workspace_bytes, int device, void* stream);
 
 /** Workspace bytes of image_stats (per-chunk integer sums). */
-size_t image_stats_workspace(int n, int h, int w, int cn);
+size_t image_stats_workspace(int n, int h, int w, int cn, int scope);
 
 void image_stats(const ImageBatch& images, int n, int h, int w, int cn, int scope, double* mean,
                  double* var, void* workspace, size_t workspace_bytes, int device, void* stream);

@@ -127,6 +127,12 @@ class NativeContractTest {
             assertEquals(samplenorm.SN_INVALID_ARGUMENT, samplenorm.blob_stats_cuda_workspace(0, 1, 1, 1, 0, out));
             assertEquals(samplenorm.SN_OK, samplenorm.blob_normalize_cuda_workspace(16, 512, 2, 2, out));
             assertEquals(8192L * 16, out.get());
+            // Images: 512 x 512 x 512 x 3 under batch scope has 32768 chunk partials per channel, added
+            // by 8 blocks per channel, then the 8 group sums (second buffer, 256-aligned).
+            assertEquals(samplenorm.SN_OK, samplenorm.image_stats_cuda_workspace(512, 512, 512, 3, 0, out));
+            assertEquals(32768L * 3 * 16 + 512, out.get());
+            assertEquals(samplenorm.SN_OK, samplenorm.image_stats_cuda_workspace(512, 512, 512, 3, 1, out));
+            assertEquals(32768L * 3 * 16, out.get());
         }
     }
 

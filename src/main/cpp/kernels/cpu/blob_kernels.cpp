@@ -32,6 +32,28 @@ void add_to_lanes(const float* x, int len, double pivot, double* __restrict s, d
     }
 }
 
+// A full chunk of contiguous memory: lanes in blocks of 16, each block's sums kept in registers
+// over its 16 elements (same per-lane order as add_to_lanes, fewer loads and stores).
+SN_VECTOR_CLONES
+void full_chunk_lanes(const float* x, double pivot, double* __restrict s, double* __restrict q) {
+    constexpr int kBlock = 16;
+    for (int tb = 0; tb < kReduceLanes; tb += kBlock) {
+        double bs[kBlock] = {}, bq[kBlock] = {};
+        for (int m = 0; m < kLaneElements; ++m) {
+            const float* p = x + m * kReduceLanes + tb;
+            for (int j = 0; j < kBlock; ++j) {
+                const double d = static_cast<double>(p[j]) - pivot;
+                bs[j] = bs[j] + d;
+                bq[j] = bq[j] + d * d;
+            }
+        }
+        for (int j = 0; j < kBlock; ++j) {
+            s[tb + j] = bs[j];
+            q[tb + j] = bq[j];
+        }
+    }
+}
+
 // Canonical moments of elements [begin, end) of plane `plane` (flat index within the H x W
 // plane): see kernels/common/moments.h.
 Moments chunk_moments(const float* src, size_t step, int64_t plane, int h, int w, int64_t begin,
@@ -41,16 +63,21 @@ Moments chunk_moments(const float* src, size_t step, int64_t plane, int h, int w
     const int active = static_cast<int>(std::min<int64_t>(end - begin, kReduceLanes));
     for (int t = 0; t < active; ++t) s[t] = q[t] = 0.0;
     const double pivot = row_ptr(src, step, plane * h + begin / w)[begin % w];
-    for (int64_t base = begin; base < end; base += kReduceLanes) {
-        // Elements base + t, t = 0 .. 255, cut where rows end.
-        const int64_t stop = std::min(end, base + kReduceLanes);
-        int64_t e = base;
-        while (e < stop) {
-            const int64_t y = e / w, x0 = e % w;
-            const int len = static_cast<int>(std::min<int64_t>(w - x0, stop - e));
-            const int lane = static_cast<int>(e - base);
-            add_to_lanes(row_ptr(src, step, plane * h + y) + x0, len, pivot, s + lane, q + lane);
-            e += len;
+    const bool contiguous = step == static_cast<size_t>(w) * sizeof(float) || begin / w == (end - 1) / w;
+    if (contiguous && end - begin == kStatsChunk) {
+        full_chunk_lanes(row_ptr(src, step, plane * h + begin / w) + begin % w, pivot, s, q);
+    } else {
+        for (int64_t base = begin; base < end; base += kReduceLanes) {
+            // Elements base + t, t = 0 .. 255, cut where rows end.
+            const int64_t stop = std::min(end, base + kReduceLanes);
+            int64_t e = base;
+            while (e < stop) {
+                const int64_t y = e / w, x0 = e % w;
+                const int len = static_cast<int>(std::min<int64_t>(w - x0, stop - e));
+                const int lane = static_cast<int>(e - base);
+                add_to_lanes(row_ptr(src, step, plane * h + y) + x0, len, pivot, s + lane, q + lane);
+                e += len;
+            }
         }
     }
     // Halving tree; lanes >= active hold +0.0, and adding it changes nothing (a lane is never -0).

@@ -1,6 +1,7 @@
 // Host kernels on float32 NCHW blobs: statistics and fused normalization.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "samplenorm/samplenorm.h"
@@ -32,24 +33,32 @@ void add_to_lanes(const float* x, int len, double pivot, double* __restrict s, d
     }
 }
 
-// A full chunk of contiguous memory: lanes in blocks of 16, each block's sums kept in registers
-// over its 16 elements (same per-lane order as add_to_lanes, fewer loads and stores).
+// A full chunk of contiguous memory: lanes in blocks of 16, each block's sums kept in vector
+// registers over its 16 elements (the same per-lane order as add_to_lanes; each vector lane is one
+// canonical lane, so the vector width changes nothing in the results).
+typedef double Double4 __attribute__((vector_size(32)));
+typedef float Float4 __attribute__((vector_size(16)));
+
 SN_VECTOR_CLONES
 void full_chunk_lanes(const float* x, double pivot, double* __restrict s, double* __restrict q) {
-    constexpr int kBlock = 16;
+    constexpr int kVectors = 8;  // 32 lanes: 16 independent add chains in flight
+    constexpr int kBlock = 4 * kVectors;
+    const Double4 pv = {pivot, pivot, pivot, pivot};
     for (int tb = 0; tb < kReduceLanes; tb += kBlock) {
-        double bs[kBlock] = {}, bq[kBlock] = {};
+        Double4 bs[kVectors] = {}, bq[kVectors] = {};
         for (int m = 0; m < kLaneElements; ++m) {
             const float* p = x + m * kReduceLanes + tb;
-            for (int j = 0; j < kBlock; ++j) {
-                const double d = static_cast<double>(p[j]) - pivot;
-                bs[j] = bs[j] + d;
-                bq[j] = bq[j] + d * d;
+            for (int v = 0; v < kVectors; ++v) {
+                Float4 f;
+                std::memcpy(&f, p + 4 * v, sizeof f);
+                const Double4 d = __builtin_convertvector(f, Double4) - pv;
+                bs[v] = bs[v] + d;
+                bq[v] = bq[v] + d * d;
             }
         }
-        for (int j = 0; j < kBlock; ++j) {
-            s[tb + j] = bs[j];
-            q[tb + j] = bq[j];
+        for (int v = 0; v < kVectors; ++v) {
+            std::memcpy(s + tb + 4 * v, &bs[v], sizeof(Double4));
+            std::memcpy(q + tb + 4 * v, &bq[v], sizeof(Double4));
         }
     }
 }

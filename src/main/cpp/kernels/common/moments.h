@@ -113,7 +113,7 @@ SN_HOST_DEVICE inline void accumulate(ShiftedSums& s, float x, double pivot) {
     s.sum_sq = add_rn(s.sum_sq, mul_rn(d, d));
 }
 
-/** Number of canonical merge levels needed for M items (0 when M <= 1 never happens: >= 1). */
+/** Groups of kMergeGroup consecutive items that `items` (>= 1) items form. */
 SN_HOST_DEVICE inline int64_t merge_groups(int64_t items) {
     return (items + kMergeGroup - 1) / kMergeGroup;
 }

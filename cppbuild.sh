@@ -28,7 +28,7 @@ if [ "$PLATFORM" = linux-x86_64 ]; then
     CPU_SOURCES="$CPU_SOURCES $SRC/kernels/cpu/image_sums_avx2.cpp"
 fi
 CUDA_SOURCES="$SRC/kernels/cuda/blob_kernels.cu $SRC/kernels/cuda/image_kernels.cu $SRC/kernels/cuda/device.cu"
-CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"
+CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -ffp-contract=off -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"
 
 find_nvcc() {
     if [ -n "${NVCC:-}" ]; then echo "$NVCC"; return; fi

@@ -2,7 +2,9 @@
 // (samplenorm::cuda::*), without Java or OpenCV. Build and run with run_kernel_check.sh.
 //
 // Correctness: every launcher against an independent CPU reference written here (long double
-// two-pass statistics, exact integer image sums, double conversions), over several shapes and
+// two-pass statistics, exact integer image sums, double conversions), blob statistics also
+// bit for bit against the library's own CPU kernel (both follow one canonical reduction order),
+// over several shapes (tiny planes with many channels and channels of many chunks included) and
 // memory layouts (contiguous, pitched with 16-byte aligned rows, pitched with rows aligned to
 // 4 bytes only, a misaligned base pointer; images with odd steps and per-image misalignment);
 // determinism (bitwise equal reruns, bitwise equal results across layouts); in-place normalize;
@@ -28,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace cu = samplenorm::cuda;
@@ -70,6 +73,7 @@ std::string fmt(const char* f, ...) {
 }
 
 cudaStream_t g_stream = nullptr;
+int g_device = 0;
 
 void sync() { CK(cudaStreamSynchronize(g_stream)); }
 
@@ -257,16 +261,37 @@ void gpu_blob_stats(const DeviceBlob& d, int scope, std::vector<double>* mean, s
     CK(cudaMemsetAsync(dv.ptr, 0xff, dv.bytes, g_stream));
     call("blob_stats " + str(d.s), [&] {
         cu::blob_stats(d.base(), d.step, d.s.n, d.s.c, d.s.h, d.s.w, scope, dm.as<double>(),
-                       dv.as<double>(), g_stream);
+                       dv.as<double>(), nullptr, 0, g_device, g_stream);
     });
     *mean = download(dm.as<double>(), outputs);
     *var = download(dv.as<double>(), outputs);
 }
 
+/** The library's CPU kernel on the same data: the GPU must match it bit for bit. */
+void cpu_blob_stats(const HostBlob& hb, int scope, std::vector<double>* mean, std::vector<double>* var) {
+    const Shape& s = hb.s;
+    const size_t outputs = scope == SN_SCOPE_SAMPLE ? static_cast<size_t>(s.n) * s.c : s.c;
+    mean->assign(outputs, 0);
+    var->assign(outputs, 0);
+    samplenorm::cpu::blob_stats(hb.v.data(), static_cast<size_t>(s.w) * sizeof(float), s.n, s.c, s.h, s.w, scope,
+                                mean->data(), var->data());
+}
+
+/** Same bits, NaN equal to NaN. */
+bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
+    }
+    return true;
+}
+
 void check_blob_stats(const HostBlob& hb, const std::string& label) {
     for (int scope : {SN_SCOPE_BATCH, SN_SCOPE_SAMPLE}) {
-        std::vector<double> rm, rv;
+        std::vector<double> rm, rv, cm, cv;
         ref_blob_stats(hb, scope, &rm, &rv);
+        cpu_blob_stats(hb, scope, &cm, &cv);
         std::vector<double> first_m, first_v;
         for (const BlobLayout& lay : kBlobLayouts) {
             DeviceBlob d = make_blob(hb.s, lay.kind);
@@ -278,6 +303,7 @@ void check_blob_stats(const HostBlob& hb, const std::string& label) {
                                          str(hb.s).c_str(), scope, lay.name);
             compare_stats(what, m, v, rm, rv);
             expect(same_bits(m, m2) && same_bits(v, v2), what + ": rerun not bit-identical");
+            expect(same_values(m, cm) && same_values(v, cv), what + ": not bit-identical to the CPU kernel");
             if (first_m.empty()) {
                 first_m = m;
                 first_v = v;
@@ -319,7 +345,7 @@ void check_blob_normalize(const HostBlob& hb, const std::string& label, uint64_t
                 const float* b = affine ? dbeta.as<float>() : nullptr;
                 call(what, [&] {
                     cu::blob_normalize(src.base(), src.step, dst.base(), dst.step, s.n, s.c, s.h, s.w,
-                                       scope, dm.as<double>(), dv.as<double>(), g, b, eps, g_stream);
+                                       scope, dm.as<double>(), dv.as<double>(), g, b, eps, nullptr, 0, g_device, g_stream);
                 });
                 bool pad_ok = false;
                 HostBlob out = download_blob(dst, &pad_ok);
@@ -354,7 +380,7 @@ void check_blob_normalize(const HostBlob& hb, const std::string& label, uint64_t
                 // In place: dst == src, same step; must equal the out-of-place result bitwise.
                 call(what + " in place", [&] {
                     cu::blob_normalize(src.base(), src.step, src.base(), src.step, s.n, s.c, s.h, s.w,
-                                       scope, dm.as<double>(), dv.as<double>(), g, b, eps, g_stream);
+                                       scope, dm.as<double>(), dv.as<double>(), g, b, eps, nullptr, 0, g_device, g_stream);
                 });
                 HostBlob inplace = download_blob(src, &pad_ok);
                 expect(pad_ok && std::memcmp(inplace.v.data(), out.v.data(), out.v.size() * sizeof(float)) == 0,
@@ -528,7 +554,7 @@ void check_image_stats(const HostImages& hi, const std::string& label) {
                 CK(cudaMemsetAsync(dv.ptr, 0xff, dv.bytes, g_stream));
                 call(what, [&] {
                     cu::image_stats(d.batch(), hi.s.n, hi.s.h, hi.s.w, hi.s.cn, scope, dm.as<double>(),
-                                    dv.as<double>(), g_stream);
+                                    dv.as<double>(), nullptr, 0, g_device, g_stream);
                 });
                 m = download(dm.as<double>(), rm.size());
                 v = download(dv.as<double>(), rv.size());
@@ -681,7 +707,8 @@ void check_round_trip(const HostImages& hi, int scope, bool swap) {
     DeviceMem dm(rm.size() * sizeof(double)), dv(rv.size() * sizeof(double));
     const double scale = 1.0 / 255.0, eps = 1e-6;
     call(what, [&] {
-        cu::image_stats(src.batch(), s.n, s.h, s.w, s.cn, scope, dm.as<double>(), dv.as<double>(), g_stream);
+        cu::image_stats(src.batch(), s.n, s.h, s.w, s.cn, scope, dm.as<double>(), dv.as<double>(), nullptr, 0,
+                        g_device, g_stream);
         cu::images_to_blob(src.batch(), s.n, s.h, s.w, s.cn, swap, scope, dm.as<double>(), dv.as<double>(),
                            scale, eps, blob.base(), blob.step, g_stream);
         cu::blob_to_images(blob.base(), blob.step, s.n, s.cn, s.h, s.w, swap, scope, dm.as<double>(),
@@ -784,24 +811,30 @@ void run_benchmarks() {
         const double bytes = static_cast<double>(s.n) * s.c * s.h * s.w * sizeof(float);
         const int outputs = s.c;
         DeviceMem dm(outputs * sizeof(double)), dv(outputs * sizeof(double));
+        // A caller-provided workspace, as the Java facade keeps one: no allocation in the loop.
+        DeviceMem ws(std::max(cu::blob_stats_workspace(s.n, s.c, s.h, s.w, SN_SCOPE_BATCH),
+                              cu::blob_normalize_workspace(s.n, s.c)));
         const std::string tag = str(s) + fmt(" (%.1f MiB)", bytes / (1 << 20));
         rows.push_back({"blob_stats batch " + tag, bytes, time_it([&] {
                             cu::blob_stats(src.base(), src.step, s.n, s.c, s.h, s.w, SN_SCOPE_BATCH,
-                                           dm.as<double>(), dv.as<double>(), g_stream);
+                                           dm.as<double>(), dv.as<double>(), ws.ptr, ws.bytes, g_device, g_stream);
                         })});
         rows.push_back({"blob_normalize " + tag, 2 * bytes, time_it([&] {
                             cu::blob_normalize(src.base(), src.step, dst.base(), dst.step, s.n, s.c, s.h, s.w,
                                                SN_SCOPE_BATCH, dm.as<double>(), dv.as<double>(), nullptr,
-                                               nullptr, 1e-5, g_stream);
+                                               nullptr, 1e-5, ws.ptr, ws.bytes, g_device, g_stream);
                         })});
         rows.push_back({"blob_normalize in place " + tag, 2 * bytes, time_it([&] {
                             cu::blob_normalize(dst.base(), dst.step, dst.base(), dst.step, s.n, s.c, s.h, s.w,
                                                SN_SCOPE_BATCH, dm.as<double>(), dv.as<double>(), nullptr,
-                                               nullptr, 1e-5, g_stream);
+                                               nullptr, 1e-5, ws.ptr, ws.bytes, g_device, g_stream);
                         })});
     };
     bench_blob(Shape{16, 3, 256, 256});
     bench_blob(Shape{16, 4, 512, 512});  // 64 MiB
+    bench_blob(Shape{64, 3, 512, 512});  // 192 MiB, 4096 chunks per channel: merged in two levels
+    bench_blob(Shape{16, 512, 2, 2});    // tiny planes, many channels: one thread per plane
+    bench_blob(Shape{16, 512, 16, 16});  // small planes: one warp per plane
     auto bench_images = [&](const ImgShape& s) {
         HostImages hi = random_images(s, 7);
         DeviceImages imgs = make_images(s, 1), back = make_images(s, 1);
@@ -809,11 +842,12 @@ void run_benchmarks() {
         const Shape bs{s.n, s.cn, s.h, s.w};
         DeviceBlob blob = make_blob(bs, 0);
         DeviceMem dm(s.cn * sizeof(double)), dv(s.cn * sizeof(double));
+        DeviceMem ws(cu::image_stats_workspace(s.n, s.h, s.w, s.cn, SN_SCOPE_BATCH));
         const double px = static_cast<double>(s.n) * s.h * s.w * s.cn;
         const std::string tag = str(s);
         rows.push_back({"image_stats batch " + tag, px, time_it([&] {
                             cu::image_stats(imgs.batch(), s.n, s.h, s.w, s.cn, SN_SCOPE_BATCH, dm.as<double>(),
-                                            dv.as<double>(), g_stream);
+                                            dv.as<double>(), ws.ptr, ws.bytes, g_device, g_stream);
                         })});
         rows.push_back({"images_to_blob " + tag, px * 5, time_it([&] {
                             cu::images_to_blob(imgs.batch(), s.n, s.h, s.w, s.cn, true, SN_SCOPE_BATCH,
@@ -846,7 +880,12 @@ void run_checks() {
     // Blob statistics and normalization over shapes: N 1/4/16, C 1/3/64, odd widths, 1x1.
     const Shape blob_shapes[] = {{1, 1, 1, 1},   {4, 3, 1, 1},     {16, 64, 1, 1},  {1, 3, 255, 257},
                                  {4, 3, 255, 257}, {4, 64, 17, 13}, {16, 3, 64, 64}, {16, 1, 3, 1030},
-                                 {1, 1, 1, 4099}, {4, 1, 4099, 1}};
+                                 {1, 1, 1, 4099}, {4, 1, 4099, 1},
+                                 // Tiny planes, many channels (thread and warp per plane).
+                                 {16, 512, 2, 2}, {8, 256, 4, 4}, {2, 1024, 1, 3}, {16, 512, 5, 5},
+                                 {4, 128, 32, 32}, {2, 4, 33, 33},
+                                 // A channel of more than 1024 chunks: two merge levels.
+                                 {5, 1, 1024, 1000}};
     uint64_t seed = 1;
     for (const Shape& s : blob_shapes) {
         HostBlob hb = random_blob(s, seed++, 0.25, 2.0);
@@ -927,6 +966,7 @@ int main(int argc, char** argv) {
     if (devices == 0) return 2;
     int dev = 0, driver = 0;
     CK(cudaGetDevice(&dev));
+    g_device = dev;
     CK(cudaDriverGetVersion(&driver));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, dev));

@@ -60,9 +60,23 @@ mkdir -p "$BUILD_DIR"
 echo "run_kernel_check.sh: $("$NVCC_BIN" --version | tail -n 2 | head -n 1)"
 
 # Library kernels: the flags of cppbuild.sh. The check program: same, plus the internal include
-# root for kernels/cuda/cuda_kernels.h. Compiled in parallel.
+# root for kernels/cuda/cuda_kernels.h. The CPU kernels too (the check compares blob statistics
+# with them bit for bit). Compiled in parallel.
+CXX=${CXX:-g++}
 OBJECTS=""
 PIDS=""
+CPU_FILES="$SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
+if [ "$(uname -m)" = x86_64 ]; then CPU_FILES="$CPU_FILES $SRC/kernels/cpu/image_sums_avx2.cpp"; fi
+for f in $CPU_FILES; do
+    o="$BUILD_DIR/cpu_$(basename "${f%.*}").o"
+    extra=""
+    case "$f" in *_avx2.cpp) extra="-mavx2" ;; esac
+    # shellcheck disable=SC2086
+    "$CXX" -std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -ffp-contract=off -Wall -Wextra -Werror $extra \
+        -I"$SRC/include" -c "$f" -o "$o" &
+    PIDS="$PIDS $!"
+    OBJECTS="$OBJECTS $o"
+done
 for f in "$SRC/kernels/cuda/blob_kernels.cu" "$SRC/kernels/cuda/image_kernels.cu" "$SRC/kernels/cuda/device.cu" \
          benchmarks/gpu/kernel_check.cu; do
     o="$BUILD_DIR/$(basename "${f%.*}").o"
@@ -76,7 +90,7 @@ FAILED=0
 for p in $PIDS; do wait "$p" || FAILED=1; done
 if [ "$FAILED" = 1 ]; then echo "run_kernel_check.sh: compilation failed" >&2; exit 1; fi
 # shellcheck disable=SC2086
-"$NVCC_BIN" $ARCHS $OBJECTS -o "$BUILD_DIR/kernel_check"
+"$NVCC_BIN" $ARCHS $OBJECTS -o "$BUILD_DIR/kernel_check" -lpthread
 echo "run_kernel_check.sh: built $BUILD_DIR/kernel_check"
 
 if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi

@@ -1,5 +1,7 @@
 // Host kernels on float32 NCHW blobs: statistics and fused normalization.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "samplenorm/samplenorm.h"
@@ -13,9 +15,6 @@ namespace samplenorm {
 namespace cpu {
 namespace {
 
-// Elements per statistics chunk: large enough to stream, small enough to balance threads.
-constexpr int64_t kStatsChunk = 16384;
-
 inline const float* row_ptr(const float* base, size_t step, int64_t row) {
     return reinterpret_cast<const float*>(reinterpret_cast<const char*>(base) + row * static_cast<int64_t>(step));
 }
@@ -23,33 +22,113 @@ inline float* row_ptr(float* base, size_t step, int64_t row) {
     return reinterpret_cast<float*>(reinterpret_cast<char*>(base) + row * static_cast<int64_t>(step));
 }
 
+// Adds x[0 .. len) to lanes s[0 .. len), q[0 .. len): one element per lane, in the canonical
+// per-lane order (the caller walks m = 0, 1, ...). Independent lanes: the loop vectorizes.
 SN_VECTOR_CLONES
-void shifted_sums(const float* x, int64_t len, double pivot, double* sum, double* sum_sq) {
-    double s = 0, ss = 0;
-#pragma omp simd reduction(+ : s, ss)
-    for (int64_t i = 0; i < len; ++i) {
-        double d = static_cast<double>(x[i]) - pivot;
-        s += d;
-        ss += d * d;
+void add_to_lanes(const float* x, int len, double pivot, double* __restrict s, double* __restrict q) {
+    for (int j = 0; j < len; ++j) {
+        const double d = static_cast<double>(x[j]) - pivot;
+        s[j] = s[j] + d;
+        q[j] = q[j] + d * d;
     }
-    *sum += s;
-    *sum_sq += ss;
 }
 
-// Moments of elements [begin, end) of plane `plane` (flat index within the H x W plane).
+// A full chunk of contiguous memory: lanes in blocks of 16, each block's sums kept in vector
+// registers over its 16 elements (the same per-lane order as add_to_lanes; each vector lane is one
+// canonical lane, so the vector width changes nothing in the results).
+typedef double Double4 __attribute__((vector_size(32)));
+typedef float Float4 __attribute__((vector_size(16)));
+
+SN_VECTOR_CLONES
+void full_chunk_lanes(const float* x, double pivot, double* __restrict s, double* __restrict q) {
+    constexpr int kVectors = 8;  // 32 lanes: 16 independent add chains in flight
+    constexpr int kBlock = 4 * kVectors;
+    const Double4 pv = {pivot, pivot, pivot, pivot};
+    for (int tb = 0; tb < kReduceLanes; tb += kBlock) {
+        Double4 bs[kVectors] = {}, bq[kVectors] = {};
+        for (int m = 0; m < kLaneElements; ++m) {
+            const float* p = x + m * kReduceLanes + tb;
+            for (int v = 0; v < kVectors; ++v) {
+                Float4 f;
+                std::memcpy(&f, p + 4 * v, sizeof f);
+                const Double4 d = __builtin_convertvector(f, Double4) - pv;
+                bs[v] = bs[v] + d;
+                bq[v] = bq[v] + d * d;
+            }
+        }
+        for (int v = 0; v < kVectors; ++v) {
+            std::memcpy(s + tb + 4 * v, &bs[v], sizeof(Double4));
+            std::memcpy(q + tb + 4 * v, &bq[v], sizeof(Double4));
+        }
+    }
+}
+
+// Canonical moments of elements [begin, end) of plane `plane` (flat index within the H x W
+// plane): see kernels/common/moments.h.
 Moments chunk_moments(const float* src, size_t step, int64_t plane, int h, int w, int64_t begin,
                       int64_t end) {
-    int64_t first_row = plane * h + begin / w;
-    double pivot = row_ptr(src, step, first_row)[begin % w];
-    double sum = 0, sum_sq = 0;
-    int64_t i = begin;
-    while (i < end) {
-        int64_t y = i / w, x0 = i % w;
-        int64_t len = std::min<int64_t>(w - x0, end - i);
-        shifted_sums(row_ptr(src, step, plane * h + y) + x0, len, pivot, &sum, &sum_sq);
-        i += len;
+    alignas(64) double s[kReduceLanes];
+    alignas(64) double q[kReduceLanes];
+    const int active = static_cast<int>(std::min<int64_t>(end - begin, kReduceLanes));
+    for (int t = 0; t < active; ++t) s[t] = q[t] = 0.0;
+    const double pivot = row_ptr(src, step, plane * h + begin / w)[begin % w];
+    const bool contiguous = step == static_cast<size_t>(w) * sizeof(float) || begin / w == (end - 1) / w;
+    if (contiguous && end - begin == kStatsChunk) {
+        full_chunk_lanes(row_ptr(src, step, plane * h + begin / w) + begin % w, pivot, s, q);
+    } else {
+        for (int64_t base = begin; base < end; base += kReduceLanes) {
+            // Elements base + t, t = 0 .. 255, cut where rows end.
+            const int64_t stop = std::min(end, base + kReduceLanes);
+            int64_t e = base;
+            while (e < stop) {
+                const int64_t y = e / w, x0 = e % w;
+                const int len = static_cast<int>(std::min<int64_t>(w - x0, stop - e));
+                const int lane = static_cast<int>(e - base);
+                add_to_lanes(row_ptr(src, step, plane * h + y) + x0, len, pivot, s + lane, q + lane);
+                e += len;
+            }
+        }
     }
-    return moments_from_shifted_sums(static_cast<double>(end - begin), pivot, sum, sum_sq);
+    // Halving tree; lanes >= active hold +0.0, and adding it changes nothing (a lane is never -0).
+    for (int width = kReduceLanes / 2; width >= 1; width /= 2) {
+        for (int t = 0; t + width < active && t < width; ++t) {
+            s[t] = s[t] + s[t + width];
+            q[t] = q[t] + q[t + width];
+        }
+    }
+    return moments_from_shifted_sums(static_cast<double>(end - begin), pivot, s[0], q[0]);
+}
+
+// Canonical merge of items[0 .. count) (count <= kMergeGroup): lanes, then the halving tree.
+// Merging with an empty lane returns the other side exactly, so empty lanes are skipped.
+template <typename Item>
+Moments merge_group(Item item, int64_t count) {
+    Moments lane[kReduceLanes];
+    const int active = static_cast<int>(std::min<int64_t>(count, kReduceLanes));
+    for (int t = 0; t < active; ++t) {
+        Moments acc{0, 0, 0};
+        for (int64_t j = t; j < count; j += kReduceLanes) acc = merge_moments(acc, item(j));
+        lane[t] = acc;
+    }
+    for (int width = kReduceLanes / 2; width >= 1; width /= 2) {
+        for (int t = 0; t + width < active && t < width; ++t) lane[t] = merge_moments(lane[t], lane[t + width]);
+    }
+    return lane[0];
+}
+
+// Canonical merge of a whole sequence: groups of kMergeGroup, then their results, recursively.
+Moments merge_sequence(std::vector<Moments>& items) {
+    while (static_cast<int64_t>(items.size()) > kMergeGroup) {
+        const int64_t groups = merge_groups(static_cast<int64_t>(items.size()));
+        std::vector<Moments> next(static_cast<size_t>(groups));
+        for (int64_t g = 0; g < groups; ++g) {
+            const int64_t first = g * kMergeGroup;
+            const int64_t count = std::min<int64_t>(kMergeGroup, static_cast<int64_t>(items.size()) - first);
+            next[static_cast<size_t>(g)] = merge_group([&](int64_t j) { return items[static_cast<size_t>(first + j)]; }, count);
+        }
+        items.swap(next);
+    }
+    return merge_group([&](int64_t j) { return items[static_cast<size_t>(j)]; }, static_cast<int64_t>(items.size()));
 }
 
 SN_VECTOR_CLONES
@@ -68,25 +147,31 @@ void blob_stats(const float* src, size_t step, int n, int c, int h, int w, int s
     const int64_t chunks_per_plane = (plane_size + kStatsChunk - 1) / kStatsChunk;
     const int64_t planes = static_cast<int64_t>(n) * c;
     std::vector<Moments> partial(static_cast<size_t>(planes * chunks_per_plane));
-    parallel_for(planes * chunks_per_plane, 4.0 * kStatsChunk, [&](int64_t begin, int64_t end) {
+    parallel_for(planes * chunks_per_plane, 4.0 * static_cast<double>(std::min(plane_size, kStatsChunk)),
+                 [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
             int64_t plane = item / chunks_per_plane, chunk = item % chunks_per_plane;
             int64_t b = chunk * kStatsChunk, e = std::min(plane_size, b + kStatsChunk);
             partial[static_cast<size_t>(item)] = chunk_moments(src, step, plane, h, w, b, e);
         }
     });
-    // Fixed-order merge: plane by plane, chunk by chunk.
-    const int outputs = scope == SN_SCOPE_SAMPLE ? n * c : c;
-    for (int o = 0; o < outputs; ++o) {
-        Moments acc{0, 0, 0};
-        for (int s = 0; s < (scope == SN_SCOPE_SAMPLE ? 1 : n); ++s) {
-            int64_t plane = scope == SN_SCOPE_SAMPLE ? o : static_cast<int64_t>(s) * c + o;
-            for (int64_t k = 0; k < chunks_per_plane; ++k)
-                acc = merge_moments(acc, partial[static_cast<size_t>(plane * chunks_per_plane + k)]);
+    // Each output merges its sequence: plane by plane (batch scope: n = 0 .. N-1), chunk by chunk.
+    const int64_t outputs = scope == SN_SCOPE_SAMPLE ? planes : c;
+    const int64_t per_output = (scope == SN_SCOPE_SAMPLE ? 1 : n) * chunks_per_plane;
+    parallel_for(outputs, 8.0 * static_cast<double>(per_output), [&](int64_t begin, int64_t end) {
+        std::vector<Moments> items;
+        for (int64_t o = begin; o < end; ++o) {
+            items.resize(static_cast<size_t>(per_output));
+            for (int64_t i = 0; i < per_output; ++i) {
+                const int64_t s = i / chunks_per_plane, k = i % chunks_per_plane;
+                const int64_t plane = scope == SN_SCOPE_SAMPLE ? o : s * c + o;
+                items[static_cast<size_t>(i)] = partial[static_cast<size_t>(plane * chunks_per_plane + k)];
+            }
+            const Moments m = merge_sequence(items);
+            mean[o] = m.mean;
+            var[o] = m.m2 / m.count;
         }
-        mean[o] = acc.mean;
-        var[o] = acc.m2 / acc.count;
-    }
+    });
 }
 
 void blob_normalize(const float* src, size_t src_step, float* dst, size_t dst_step, int n, int c,

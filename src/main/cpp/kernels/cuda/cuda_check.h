@@ -12,31 +12,57 @@
 #include <string>
 #include <type_traits>
 
+#include "samplenorm/samplenorm.h"
+#include "../common/status.h"
+#include "cuda_kernels.h"
+
 namespace samplenorm {
 namespace cuda {
 
 // ---------------------------------------------------------------------------------------------
-// Errors
+// Errors, debug mode, devices
 // ---------------------------------------------------------------------------------------------
 
-/** "samplenorm: CUDA error in <what>: <description> (<cudaErrorName>)". */
+/** "CUDA error in <what>: <description> (<cudaErrorName>)". */
 inline std::string cuda_error_message(cudaError_t err, const char* what) {
-    return std::string("samplenorm: CUDA error in ") + what + ": " + cudaGetErrorString(err) +
-           " (" + cudaGetErrorName(err) + ")";
+    return std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err) + " (" +
+           cudaGetErrorName(err) + ")";
 }
 
-/** Throws std::runtime_error when `err` is not cudaSuccess. */
+/** The status code of a CUDA error. */
+inline int status_of(cudaError_t err) {
+    switch (err) {
+        case cudaErrorMemoryAllocation: return SN_OUT_OF_MEMORY;
+        case cudaErrorNoDevice:
+        case cudaErrorInsufficientDriver: return SN_NO_CUDA_DEVICE;
+        default: return SN_CUDA_ERROR;
+    }
+}
+
+/** Throws Error (SN_CUDA_ERROR, SN_OUT_OF_MEMORY, ...) when `err` is not cudaSuccess. */
 inline void check(cudaError_t err, const char* what) {
     if (err != cudaSuccess) {
         // Reading the error back clears it unless it is sticky, so that the next, unrelated
         // call in this thread does not report it again.
         (void)cudaGetLastError();
-        throw std::runtime_error(cuda_error_message(err, what));
+        raise(status_of(err), cuda_error_message(err, what));
     }
 }
 
-/** To be called right after every <<<...>>> launch: reports configuration/launch failures. */
-inline void check_launch(const char* what) { check(cudaGetLastError(), what); }
+/** Debug mode (set_cuda_debug_sync): synchronize the stream after every launch. Defined in device.cu. */
+bool debug_sync();
+
+/** Counts one stream-ordered allocation (cuda_allocation_count). Defined in device.cu. */
+void count_allocation();
+
+/**
+ * To be called right after every <<<...>>> launch: reports configuration/launch failures and,
+ * in debug mode, waits for the stream so that a fault in the kernel is reported here.
+ */
+inline void check_launch(const char* what, cudaStream_t stream) {
+    check(cudaGetLastError(), what);
+    if (debug_sync()) check(cudaStreamSynchronize(stream), what);
+}
 
 inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
@@ -89,54 +115,75 @@ SN_CUDA_HOST_DEVICE inline bool is_aligned(const void* p, size_t step, size_t al
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stream-ordered scratch memory
+// Scratch memory: the caller's workspace, or stream-ordered memory from the library's pool
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Bytes of freed scratch memory the library's pool keeps mapped across synchronizations. The
- * scratch of a reduction is small (24 bytes per 4096 elements: 6 MiB for a 4 GiB blob); without
- * a threshold the pool would unmap it at every synchronization and map it again on the next call.
+ * Bytes of freed scratch memory the library's pool keeps mapped across synchronizations, so that
+ * a call does not map memory again after each synchronization.
  */
 constexpr uint64_t kScratchPoolKeepBytes = uint64_t(32) << 20;
 
 /**
- * The library's own stream-ordered memory pool on the current device (created on first use,
- * thread-safe, kept for the life of the process). A separate pool, so that the release threshold
- * of the process-wide default pool, which other code may rely on, is left alone. Defined in
- * device.cu.
+ * The library's own stream-ordered memory pool on `device` (created on first use, thread-safe,
+ * kept for the life of the process): one pool per device. A separate pool, so that the release
+ * threshold of the process-wide default pool, which other code may rely on, is left alone.
+ * Defined in device.cu.
  */
-cudaMemPool_t scratch_pool();
+cudaMemPool_t scratch_pool(int device);
+
+/** Rounds a workspace part up to 256 bytes, so that every part is aligned for any type. */
+constexpr size_t workspace_align(size_t bytes) { return (bytes + 255) / 256 * 256; }
 
 /**
- * Device scratch buffer from the stream-ordered allocator: allocated and freed on `stream`, so
- * nothing synchronizes and the memory is reused only after the kernels that use it have run.
+ * The scratch memory of one call: the caller's workspace when it gave one (checked to be large
+ * enough), else an allocation from the pool, taken and freed on `stream` so that nothing
+ * synchronizes and the memory is reused only after the kernels that use it have run.
  * release() frees it on the normal path (and reports an error); the destructor frees it when an
  * exception unwinds before that.
  */
-class StreamBuffer {
+class Workspace {
 public:
-    StreamBuffer(size_t bytes, cudaStream_t stream, const char* what) : stream_(stream) {
-        check(cudaMallocFromPoolAsync(&ptr_, bytes, scratch_pool(), stream), what);
+    Workspace(void* given, size_t given_bytes, size_t needed, int device, cudaStream_t stream,
+              const char* what)
+        : stream_(stream) {
+        if (needed == 0) return;
+        if (given != nullptr) {
+            if (given_bytes < needed) {
+                raise(SN_INVALID_ARGUMENT, std::string(what) + ": workspace of " +
+                                               std::to_string(given_bytes) + " bytes, need " +
+                                               std::to_string(needed));
+            }
+            ptr_ = given;
+            return;
+        }
+        check(cudaMallocFromPoolAsync(&ptr_, needed, scratch_pool(device), stream), what);
+        owned_ = true;
+        count_allocation();
     }
-    ~StreamBuffer() {
-        if (ptr_ != nullptr && cudaFreeAsync(ptr_, stream_) != cudaSuccess) {
+    ~Workspace() {
+        if (owned_ && ptr_ != nullptr && cudaFreeAsync(ptr_, stream_) != cudaSuccess) {
             (void)cudaGetLastError();  // already unwinding with the first error
         }
     }
-    StreamBuffer(const StreamBuffer&) = delete;
-    StreamBuffer& operator=(const StreamBuffer&) = delete;
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
 
+    /** The part at byte `offset` (a multiple of 256). */
     template <typename T>
-    T* as() const { return static_cast<T*>(ptr_); }
+    T* at(size_t offset) const { return reinterpret_cast<T*>(static_cast<char*>(ptr_) + offset); }
 
     void release(const char* what) {
+        if (!owned_) return;
         void* p = ptr_;
         ptr_ = nullptr;
+        owned_ = false;
         check(cudaFreeAsync(p, stream_), what);
     }
 
 private:
     void* ptr_ = nullptr;
+    bool owned_ = false;
     cudaStream_t stream_;
 };
 
@@ -175,7 +222,7 @@ struct UnitCursor {
 
 /** The unit grid of a plane of h rows of w elements (a blob plane, or an image in pixels). */
 struct UnitGrid {
-    int h;
+    int64_t h;
     int w;
     uint32_t per_row;     // ceil(w / 4)
     int64_t per_plane;    // h * per_row
@@ -184,7 +231,7 @@ struct UnitGrid {
     uint32_t units_step;  // kThreads % per_row
 };
 
-inline UnitGrid make_unit_grid(int h, int w) {
+inline UnitGrid make_unit_grid(int64_t h, int w) {
     UnitGrid g;
     g.h = h;
     g.w = w;

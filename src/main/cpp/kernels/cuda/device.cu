@@ -2,6 +2,9 @@
 // library's scratch memory pool.
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -73,12 +76,126 @@ int device_count(std::string* why) {
     return usable;
 }
 
-cudaMemPool_t scratch_pool() {
-    int device = 0;
-    check(cudaGetDevice(&device), "scratch_pool (cudaGetDevice)");
+namespace {
+
+bool env_debug_sync() {
+    const char* v = std::getenv("SAMPLENORM_CUDA_DEBUG_SYNC");
+    return v != nullptr && (std::strcmp(v, "1") == 0 || std::strcmp(v, "true") == 0);
+}
+
+std::atomic<bool> g_debug_sync{env_debug_sync()};
+std::atomic<int64_t> g_allocations{0};
+
+}  // namespace
+
+bool debug_sync() { return g_debug_sync.load(std::memory_order_relaxed); }
+
+void set_debug_sync(bool on) { g_debug_sync.store(on, std::memory_order_relaxed); }
+
+void count_allocation() { g_allocations.fetch_add(1, std::memory_order_relaxed); }
+
+int64_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
+
+int pointer_device(const void* p, const char* name) {
+    cudaPointerAttributes attr{};
+    check(cudaPointerGetAttributes(&attr, p), name);
+    if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
+        raise(SN_INVALID_ARGUMENT, std::string(name) + " is not CUDA device memory (" +
+                                       (attr.type == cudaMemoryTypeHost ? "page-locked host memory" : "host memory") +
+                                       "); the *_cuda functions take device pointers");
+    }
+    return attr.device;
+}
+
+DeviceGuard::DeviceGuard(int device) {
+    int current = -1;
+    check(cudaGetDevice(&current), "cudaGetDevice");
+    if (current != device) {
+        check(cudaSetDevice(device), "cudaSetDevice");
+        previous_ = current;
+    }
+}
+
+DeviceGuard::~DeviceGuard() {
+    if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();
+}
+
+void check_device_ordinal(int device) {
+    int count = 0;
+    check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+    if (device < 0 || device >= count) {
+        raise(SN_INVALID_ARGUMENT, "expected a CUDA device ordinal in [0, " + std::to_string(count) + "), got " +
+                                       std::to_string(device));
+    }
+}
+
+void* malloc_async(size_t bytes, int device, void* stream) {
+    void* p = nullptr;
+    check(cudaMallocFromPoolAsync(&p, bytes, scratch_pool(device), as_stream(stream)), "cudaMallocFromPoolAsync");
+    count_allocation();
+    return p;
+}
+
+void free_async(void* p, void* stream) { check(cudaFreeAsync(p, as_stream(stream)), "cudaFreeAsync"); }
+
+void upload(void* dst, const void* host_src, size_t bytes, void* stream) {
+    check(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, as_stream(stream)), "cudaMemcpyAsync (upload)");
+}
+
+void download(void* host_dst, const void* src, size_t bytes, void* stream) {
+    check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, as_stream(stream)), "cudaMemcpyAsync (download)");
+    check(cudaStreamSynchronize(as_stream(stream)), "cudaStreamSynchronize (download)");
+}
+
+void* event_create() {
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+    return e;
+}
+
+void event_record(void* event, void* stream) {
+    check(cudaEventRecord(static_cast<cudaEvent_t>(event), as_stream(stream)), "cudaEventRecord");
+}
+
+void stream_wait_event(void* stream, void* event) {
+    check(cudaStreamWaitEvent(as_stream(stream), static_cast<cudaEvent_t>(event), 0), "cudaStreamWaitEvent");
+}
+
+void event_destroy(void* event) { check(cudaEventDestroy(static_cast<cudaEvent_t>(event)), "cudaEventDestroy"); }
+
+int stream_device(void* stream_handle) {
+    const cudaStream_t stream = as_stream(stream_handle);
+    int device = -1;
+#if CUDART_VERSION >= 12080
+    if (stream != nullptr && stream != cudaStreamLegacy && stream != cudaStreamPerThread) {
+        check(cudaStreamGetDevice(stream, &device), "cudaStreamGetDevice");
+        return device;
+    }
+#endif
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    return device;
+}
+
+void check_stream_device(void* stream_handle, int device) {
+#if CUDART_VERSION >= 12080
+    const cudaStream_t stream = as_stream(stream_handle);
+    if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return;
+    int stream_device = -1;
+    check(cudaStreamGetDevice(stream, &stream_device), "cudaStreamGetDevice");
+    if (stream_device != device) {
+        raise(SN_INVALID_ARGUMENT, "the stream belongs to CUDA device " + std::to_string(stream_device) +
+                                       ", the data to device " + std::to_string(device));
+    }
+#else
+    (void)stream_handle, (void)device;
+#endif
+}
+
+cudaMemPool_t scratch_pool(int device) {
     static std::mutex mutex;
     static std::vector<cudaMemPool_t> pools;  // by device ordinal; never destroyed
     std::lock_guard<std::mutex> lock(mutex);
+    if (device < 0) raise(SN_INVALID_ARGUMENT, "no CUDA device " + std::to_string(device));
     if (static_cast<size_t>(device) >= pools.size()) pools.resize(device + 1, nullptr);
     if (pools[device] == nullptr) {
         cudaMemPoolProps props = {};

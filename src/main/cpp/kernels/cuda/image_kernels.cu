@@ -5,8 +5,8 @@
 // Determinism:
 //  * image_stats sums pixels and squared pixels in integers (32-bit per thread, 64-bit per block
 //    and per output), so every partial sum is exact and the result cannot depend on the order of
-//    the merge; it is still a two-stage reduction without atomics (per-chunk partials, then one
-//    block per output), and the final mean/variance come from the exact sums with a fixed
+//    the merge; it is still a reduction without atomics (per-chunk partials, then groups of
+//    partials per output on many blocks, then the groups), and the final mean/variance come from the exact sums with a fixed
 //    formula. Bit-identical run to run, on any GPU, and to the CPU kernel.
 //  * images_to_blob and blob_to_images are elementwise (per-pixel) maps with per-channel float
 //    coefficients computed in double once per block with the same formulas and the same float
@@ -185,21 +185,50 @@ __device__ inline void exact_moments(uint64_t count, uint64_t s, uint64_t ss, do
     *var = static_cast<double>(num) / (static_cast<double>(count) * static_cast<double>(count));
 }
 
+/** Chunk partials one block adds in the first merge stage: outputs with more are split into groups. */
+constexpr int64_t kImageMergeGroup = int64_t(kMergeThreads) * 16;
+
 /**
- * Stage 2: one block per output (channel, or image * CN + channel) adds the partials of its
- * chunks — every chunk of every image (batch) or the chunks of one image (sample).
+ * Stage 2: block `task` adds group g of output o (task = o * groups + g; an output is a channel,
+ * or image * CN + channel): items [g * kImageMergeGroup, ...) of the output's chunk partials
+ * (every chunk of every image under batch scope, the chunks of one image under sample scope).
+ * With one group per output it writes the statistics; otherwise the group's sums, which
+ * image_final_sums adds. Integer sums are exact, so the split cannot change the result, and a
+ * batch-scope channel is added by many blocks instead of one.
  */
 __global__ void __launch_bounds__(kMergeThreads)
 image_merge_sums(const PixelSums* partial, int cn, int64_t chunks_per_image,
-                 int64_t images_per_output, int64_t outputs, bool per_sample, uint64_t count,
-                 double* mean, double* var) {
+                 int64_t images_per_output, int64_t outputs, bool per_sample, int64_t groups,
+                 PixelSums* group_sums, uint64_t count, double* mean, double* var) {
     const int64_t items = images_per_output * chunks_per_image;
-    for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {
+    for (int64_t task = blockIdx.x; task < outputs * groups; task += gridDim.x) {
+        const int64_t o = task / groups;
+        const int64_t begin = (task - o * groups) * kImageMergeGroup;
+        const int64_t end = begin + kImageMergeGroup < items ? begin + kImageMergeGroup : items;
         const int64_t channel = o % cn;
         const int64_t first_item = per_sample ? (o / cn) * chunks_per_image : 0;
         PixelSums acc{0, 0};
-        for (int64_t i = threadIdx.x; i < items; i += kMergeThreads) {
+        for (int64_t i = begin + threadIdx.x; i < end; i += kMergeThreads) {
             const PixelSums p = partial[(first_item + i) * cn + channel];
+            acc.sum += p.sum;
+            acc.sum_sq += p.sum_sq;
+        }
+        acc = block_reduce<kMergeThreads>(acc, AddPixelSums());
+        if (threadIdx.x == 0) {
+            if (groups == 1) exact_moments(count, acc.sum, acc.sum_sq, &mean[o], &var[o]);
+            else group_sums[task] = acc;
+        }
+    }
+}
+
+/** Stage 3 (outputs of more than one group): one block per output adds its group sums. */
+__global__ void __launch_bounds__(kMergeThreads)
+image_final_sums(const PixelSums* group_sums, int64_t groups, int64_t outputs, uint64_t count, double* mean,
+                 double* var) {
+    for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {
+        PixelSums acc{0, 0};
+        for (int64_t g = threadIdx.x; g < groups; g += kMergeThreads) {
+            const PixelSums p = group_sums[o * groups + g];
             acc.sum += p.sum;
             acc.sum_sq += p.sum_sq;
         }
@@ -376,31 +405,64 @@ void dispatch(int cn, bool swap_rb, Args&&... args) {
 
 }  // namespace
 
+namespace {
+
+/** Bytes of the chunk partials, then of the group sums (when an output has several groups). */
+struct ImageStatsPlan {
+    int64_t items;
+    int64_t outputs;
+    int64_t groups;
+    size_t partial_bytes;
+    size_t group_bytes;
+};
+
+ImageStatsPlan plan_image_stats(int n, int h, int w, int cn, int scope) {
+    const UnitGrid grid = make_unit_grid(h, w);
+    const bool per_sample = scope == SN_SCOPE_SAMPLE;
+    ImageStatsPlan p;
+    p.items = static_cast<int64_t>(n) * grid.chunks;
+    p.outputs = per_sample ? static_cast<int64_t>(n) * cn : cn;
+    p.groups = ceil_div((per_sample ? 1 : n) * grid.chunks, kImageMergeGroup);
+    p.partial_bytes = workspace_align(static_cast<size_t>(p.items) * static_cast<size_t>(cn) * sizeof(PixelSums));
+    p.group_bytes = p.groups > 1 ? workspace_align(static_cast<size_t>(p.outputs * p.groups) * sizeof(PixelSums)) : 0;
+    return p;
+}
+
+}  // namespace
+
+size_t image_stats_workspace(int n, int h, int w, int cn, int scope) {
+    const ImageStatsPlan p = plan_image_stats(n, h, w, cn, scope);
+    return p.partial_bytes + p.group_bytes;
+}
+
 void image_stats(const ImageBatch& images, int n, int h, int w, int cn, int scope, double* mean,
-                 double* var, void* stream_handle) {
+                 double* var, void* workspace, size_t workspace_bytes, int device, void* stream_handle) {
     const cudaStream_t stream = as_stream(stream_handle);
     const UnitGrid grid = make_unit_grid(h, w);
-    const int64_t items = static_cast<int64_t>(n) * grid.chunks;
+    const ImageStatsPlan p = plan_image_stats(n, h, w, cn, scope);
     const bool per_sample = scope == SN_SCOPE_SAMPLE;
 
-    StreamBuffer partial(static_cast<size_t>(items) * cn * sizeof(PixelSums), stream,
-                         "image_stats (cudaMallocAsync)");
-    const unsigned blocks = grid_for(items);
-    PixelSums* sums = partial.as<PixelSums>();
+    Workspace ws(workspace, workspace_bytes, p.partial_bytes + p.group_bytes, device, stream, "image_stats (workspace)");
+    const unsigned blocks = grid_for(p.items);
+    PixelSums* sums = ws.at<PixelSums>(0);
     switch (cn) {
-        case 1: image_chunk_sums<1><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
-        case 3: image_chunk_sums<3><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
-        default: image_chunk_sums<4><<<blocks, kThreads, 0, stream>>>(images, grid, items, sums); break;
+        case 1: image_chunk_sums<1><<<blocks, kThreads, 0, stream>>>(images, grid, p.items, sums); break;
+        case 3: image_chunk_sums<3><<<blocks, kThreads, 0, stream>>>(images, grid, p.items, sums); break;
+        default: image_chunk_sums<4><<<blocks, kThreads, 0, stream>>>(images, grid, p.items, sums); break;
     }
-    check_launch("image_stats (chunk kernel launch)");
+    check_launch("image_stats (chunk kernel)", stream);
 
-    const int64_t outputs = per_sample ? static_cast<int64_t>(n) * cn : cn;
     const uint64_t count = static_cast<uint64_t>(per_sample ? 1 : n) * static_cast<uint64_t>(h) *
                            static_cast<uint64_t>(w);
-    image_merge_sums<<<grid_for(outputs), kMergeThreads, 0, stream>>>(
-        sums, cn, grid.chunks, per_sample ? 1 : n, outputs, per_sample, count, mean, var);
-    check_launch("image_stats (merge kernel launch)");
-    partial.release("image_stats (cudaFreeAsync)");
+    PixelSums* group_sums = p.groups > 1 ? ws.at<PixelSums>(p.partial_bytes) : nullptr;
+    image_merge_sums<<<grid_for(p.outputs * p.groups), kMergeThreads, 0, stream>>>(
+        sums, cn, grid.chunks, per_sample ? 1 : n, p.outputs, per_sample, p.groups, group_sums, count, mean, var);
+    check_launch("image_stats (merge kernel)", stream);
+    if (p.groups > 1) {
+        image_final_sums<<<grid_for(p.outputs), kMergeThreads, 0, stream>>>(group_sums, p.groups, p.outputs, count, mean, var);
+        check_launch("image_stats (final merge kernel)", stream);
+    }
+    ws.release("image_stats (cudaFreeAsync)");
 }
 
 namespace {
@@ -436,7 +498,7 @@ void images_to_blob(const ImageBatch& images, int n, int h, int w, int cn, bool 
     dispatch<LaunchImagesToBlob>(cn, swap_rb, images, grid, items, scope == SN_SCOPE_SAMPLE, mean,
                                  var, scale, eps, dst, dst_step, is_aligned(dst, dst_step, kVecAlign),
                                  as_stream(stream_handle));
-    check_launch("images_to_blob (kernel launch)");
+    check_launch("images_to_blob (kernel)", as_stream(stream_handle));
 }
 
 void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int w, bool swap_rb,
@@ -447,7 +509,7 @@ void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int 
     dispatch<LaunchBlobToImages>(c, swap_rb, src, src_step, grid, items, scope == SN_SCOPE_SAMPLE,
                                  mean, var, scale, eps, images, is_aligned(src, src_step, kVecAlign),
                                  as_stream(stream_handle));
-    check_launch("blob_to_images (kernel launch)");
+    check_launch("blob_to_images (kernel)", as_stream(stream_handle));
 }
 
 }  // namespace cuda

@@ -15,6 +15,8 @@ public class SampleNormException extends RuntimeException {
         NO_CUDA_DEVICE,
         /** A CUDA call failed. */
         CUDA_ERROR,
+        /** Host or device memory could not be allocated by the native library. */
+        OUT_OF_MEMORY,
         /** The native library could not be loaded. */
         NATIVE_LIBRARY,
         /** A model could not be read, rewritten or run. */

@@ -8,7 +8,7 @@ import dev.samplenorm.global.samplenorm;
 import java.util.List;
 import java.util.Objects;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
@@ -17,22 +17,50 @@ import org.bytedeco.opencv.opencv_core.Stream;
 
 /**
  * The kernels of {@link HostKernels} on CUDA device memory ({@link GpuMat}), asynchronous on the
- * caller's {@link Stream}: every call only enqueues work; nothing here synchronizes the device,
- * except {@link DeviceChannelStats#download(Stream)}, which says so.
+ * caller's {@link Stream}. Nothing here synchronizes the device or the stream, except
+ * {@link DeviceChannelStats#download(Stream)}, which says so, and the opt-in debug mode of
+ * {@link NativeKernels}.
+ *
+ * <ul>
+ *   <li>Results ({@link DeviceChannelStats}) are allocated stream-ordered on this stream and record
+ *       an event when written; statistics produced on another stream are waited for on the device
+ *       ({@code cudaStreamWaitEvent}) before this stream reads them.
+ *   <li>Scratch memory is a workspace per CUDA device, kept by this instance and reused: repeated
+ *       calls with the same shapes allocate no scratch ({@link #workspaceAllocations()}).
+ *   <li>The calling thread's current device is set to the data's device for each call (and restored).
+ * </ul>
  *
  * <p>A blob lives in a CV_32FC1 GpuMat of N*C*H rows and W columns (rows may be pitched); its
  * {@link BlobShape} is passed alongside. Images are CV_8UC1/3/4 GpuMats of one size (at most
  * 512 per call). Creating an instance checks that the GPU variant of the native library is loaded
  * and a CUDA device exists, before any CUDA object is touched. Not thread-safe: use one instance
- * per stream. Closing it releases nothing the caller owns (the stream stays the caller's).
+ * per stream. Closing it frees its workspaces (stream-ordered); the stream stays the caller's.
  */
 public final class CudaKernels implements AutoCloseable {
 
     private final Stream stream;
-    private volatile boolean closed;
+    private final long streamAddress;
+    private final DeviceWorkspaces workspaces;
+    private boolean closed;
 
     private CudaKernels(Stream stream) {
         this.stream = stream;
+        this.streamAddress = address(stream);
+        this.workspaces = new DeviceWorkspaces(new DeviceWorkspaces.Allocator() {
+            @Override
+            public long allocate(int device, long bytes) {
+                try (Scratch scratch = new Scratch()) {
+                    PointerPointer<?> out = scratch.pointers(1);
+                    NativeKernels.call(() -> samplenorm.cuda_malloc_async(out, bytes, device, NativeKernels.at(streamAddress)));
+                    return out.get(0).address();
+                }
+            }
+
+            @Override
+            public void free(int device, long address) {
+                NativeKernels.call(() -> samplenorm.cuda_free_async(NativeKernels.at(address), device, NativeKernels.at(streamAddress)));
+            }
+        });
     }
 
     /**
@@ -56,15 +84,31 @@ public final class CudaKernels implements AutoCloseable {
         }
     }
 
-    /** Statistics of a device blob, left in device memory. */
+    /** The cudaStream_t of an OpenCV stream, as an address (0 = the legacy default stream). */
+    static long address(Stream stream) {
+        Pointer p = stream.cudaPtr();
+        return p == null ? 0 : p.address();
+    }
+
+    /** Statistics of a device blob, left in device memory and ordered on this stream. */
     public DeviceChannelStats statistics(GpuMat blob, BlobShape shape, StatsScope scope) {
         live();
         Checks.gpuBlob(blob, shape, "blob");
         Objects.requireNonNull(scope, "scope");
-        DeviceChannelStats out = new DeviceChannelStats(scope, shape.n(), shape.c());
-        NativeKernels.call(() -> samplenorm.blob_stats_cuda(new FloatPointer(blob.data()), blob.step(), shape.n(), shape.c(),
-                shape.h(), shape.w(), scope.nativeValue, out.meanPointer(), out.variancePointer(), stream()));
-        return out;
+        int device = device(blob.data(), "blob");
+        long wsBytes = querySize(out -> samplenorm.blob_stats_cuda_workspace(shape.n(), shape.c(), shape.h(), shape.w(),
+                scope.nativeValue, out));
+        long ws = workspaces.get(device, wsBytes);
+        DeviceChannelStats stats = DeviceChannelStats.allocate(scope, shape.n(), shape.c(), device, streamAddress, null);
+        try {
+            NativeKernels.call(() -> samplenorm.blob_stats_cuda(blob.data(), blob.step(), shape.n(), shape.c(), shape.h(), shape.w(),
+                    scope.nativeValue, stats.meanPointer(), stats.variancePointer(), NativeKernels.at(ws), wsBytes, stream()));
+            stats.produced(streamAddress);
+        } catch (RuntimeException e) {
+            stats.close();
+            throw e;
+        }
+        return stats;
     }
 
     /**
@@ -81,10 +125,14 @@ public final class CudaKernels implements AutoCloseable {
         checkVector(beta, shape.c(), "beta");
         Checks.eps(eps);
         dst.create(src.rows(), src.cols(), CV_32F);
-        NativeKernels.call(() -> samplenorm.blob_normalize_cuda(new FloatPointer(src.data()), src.step(), new FloatPointer(dst.data()),
-                dst.step(), shape.n(), shape.c(), shape.h(), shape.w(), stats.scope().nativeValue, stats.meanPointer(),
-                stats.variancePointer(), gamma == null ? null : new FloatPointer(gamma.data()),
-                beta == null ? null : new FloatPointer(beta.data()), eps, stream()));
+        int device = device(src.data(), "src");
+        long wsBytes = querySize(out -> samplenorm.blob_normalize_cuda_workspace(shape.n(), shape.c(), shape.h(), shape.w(), out));
+        long ws = workspaces.get(device, wsBytes);
+        stats.awaitOn(streamAddress);
+        NativeKernels.call(() -> samplenorm.blob_normalize_cuda(src.data(), src.step(), dst.data(), dst.step(), shape.n(), shape.c(),
+                shape.h(), shape.w(), stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(),
+                gamma == null ? null : gamma.data(), beta == null ? null : beta.data(), eps, NativeKernels.at(ws), wsBytes, stream()));
+        stats.consumedOn(streamAddress);
     }
 
     /** Exact per-channel statistics of device images (pixel units, image channel order), left on the device. */
@@ -93,14 +141,21 @@ public final class CudaKernels implements AutoCloseable {
         Checks.ImageGeometry g = Checks.images(images, "images");
         Objects.requireNonNull(scope, "scope");
         checkBatchSize(g.n());
-        DeviceChannelStats out = new DeviceChannelStats(scope, g.n(), g.channels());
+        int device = device(images.get(0).data(), "images[0]");
+        long wsBytes = querySize(out -> samplenorm.image_stats_cuda_workspace(g.n(), g.h(), g.w(), g.channels(), scope.nativeValue, out));
+        long ws = workspaces.get(device, wsBytes);
+        DeviceChannelStats stats = DeviceChannelStats.allocate(scope, g.n(), g.channels(), device, streamAddress, null);
         try (Scratch scratch = new Scratch()) {
             PointerPointer<BytePointer> data = pointers(images, scratch);
             SizeTPointer steps = steps(images, scratch);
             NativeKernels.call(() -> samplenorm.image_stats_cuda(data, steps, g.n(), g.h(), g.w(), g.channels(), scope.nativeValue,
-                    out.meanPointer(), out.variancePointer(), stream()));
+                    stats.meanPointer(), stats.variancePointer(), NativeKernels.at(ws), wsBytes, stream()));
+            stats.produced(streamAddress);
+        } catch (RuntimeException e) {
+            stats.close();
+            throw e;
         }
-        return out;
+        return stats;
     }
 
     /** Fused pre-processing on the device: statistics, then convert + normalize + layout change. */
@@ -127,14 +182,16 @@ public final class CudaKernels implements AutoCloseable {
         checkStats(stats, g.n(), g.channels());
         Checks.scale(scale);
         Checks.epsOrZero(eps);
+        checkPositiveDenominator(stats, scale, eps);
         blob.create(g.n() * g.channels() * g.h(), g.w(), CV_32F);
+        stats.awaitOn(streamAddress);
         try (Scratch scratch = new Scratch()) {
             PointerPointer<BytePointer> data = pointers(images, scratch);
             SizeTPointer steps = steps(images, scratch);
             NativeKernels.call(() -> samplenorm.images_to_blob_cuda(data, steps, g.n(), g.h(), g.w(), g.channels(), swapRB,
-                    stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps,
-                    new FloatPointer(blob.data()), blob.step(), stream()));
+                    stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps, blob.data(), blob.step(), stream()));
         }
+        stats.consumedOn(streamAddress);
     }
 
     /** The inverse of {@link #imagesToBlob}: {@code images} holds N GpuMats, each (re)allocated to H x W with C channels. */
@@ -153,21 +210,31 @@ public final class CudaKernels implements AutoCloseable {
         checkStats(stats, shape.n(), shape.c());
         Checks.scale(scale);
         Checks.epsOrZero(eps);
+        checkPositiveDenominator(stats, scale, eps);
         for (int i = 0; i < images.size(); i++) {
             Objects.requireNonNull(images.get(i), "images[" + i + "]").create(shape.h(), shape.w(), CV_8UC(shape.c()));
         }
+        stats.awaitOn(streamAddress);
         try (Scratch scratch = new Scratch()) {
             PointerPointer<BytePointer> data = pointers(images, scratch);
             SizeTPointer steps = steps(images, scratch);
-            NativeKernels.call(() -> samplenorm.blob_to_images_cuda(new FloatPointer(blob.data()), blob.step(), shape.n(), shape.c(),
-                    shape.h(), shape.w(), swapRB, stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps,
-                    data, steps, stream()));
+            NativeKernels.call(() -> samplenorm.blob_to_images_cuda(blob.data(), blob.step(), shape.n(), shape.c(), shape.h(), shape.w(),
+                    swapRB, stats.scope().nativeValue, stats.meanPointer(), stats.variancePointer(), scale, eps, data, steps, stream()));
         }
+        stats.consumedOn(streamAddress);
     }
 
+    /** Scratch workspace allocations this instance has made (reused across calls; for tests). */
+    public long workspaceAllocations() {
+        return workspaces.allocations();
+    }
+
+    /** Frees the workspaces, ordered on the stream (no synchronization). Idempotent. */
     @Override
     public void close() {
+        if (closed) return;
         closed = true;
+        workspaces.close();
     }
 
     private void live() {
@@ -177,7 +244,32 @@ public final class CudaKernels implements AutoCloseable {
     }
 
     private Pointer stream() {
-        return stream.cudaPtr();
+        return NativeKernels.at(streamAddress);
+    }
+
+    /** The CUDA device of a device pointer; IllegalArgumentException for host memory. */
+    private static int device(Pointer p, String name) {
+        try (Scratch scratch = new Scratch()) {
+            IntPointer out = scratch.ints(1);
+            try {
+                NativeKernels.call(() -> samplenorm.cuda_pointer_device(p, out));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+            }
+            return out.get();
+        }
+    }
+
+    private interface SizeQuery {
+        int query(SizeTPointer out);
+    }
+
+    private static long querySize(SizeQuery q) {
+        try (Scratch scratch = new Scratch()) {
+            SizeTPointer out = scratch.sizes(1);
+            NativeKernels.call(() -> q.query(out));
+            return out.get();
+        }
     }
 
     private static void checkStats(DeviceChannelStats stats, int n, int channels) {
@@ -185,6 +277,18 @@ public final class CudaKernels implements AutoCloseable {
         if (stats.channels() != channels || (stats.scope() == StatsScope.SAMPLE && stats.samples() != n)) {
             throw new IllegalArgumentException("stats: expected " + stats.scope() + " statistics for " + n + " samples and " + channels
                     + " channels, got " + stats.samples() + " samples and " + stats.channels() + " channels");
+        }
+    }
+
+    /** The host facade's zero-denominator refusal, where the values are known on the host (uploaded statistics). */
+    private static void checkPositiveDenominator(DeviceChannelStats stats, double scale, double eps) {
+        ChannelStats host = stats.hostValues();
+        if (host == null) return;
+        for (double v : host.variances()) {
+            if (v * scale * scale + eps == 0) {
+                throw new IllegalArgumentException("a channel has zero variance and eps is 0: the normalization would divide by zero;"
+                        + " pass eps > 0");
+            }
         }
     }
 

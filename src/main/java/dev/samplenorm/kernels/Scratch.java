@@ -5,6 +5,7 @@ import java.util.List;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
@@ -42,6 +43,10 @@ final class Scratch implements AutoCloseable {
         FloatPointer p = new FloatPointer(allocate((long) values.length * Float.BYTES)).capacity(values.length);
         p.put(values);
         return p;
+    }
+
+    IntPointer ints(int n) {
+        return new IntPointer(allocate((long) n * Integer.BYTES)).capacity(n);
     }
 
     SizeTPointer sizes(int n) {

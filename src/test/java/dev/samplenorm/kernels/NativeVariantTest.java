@@ -36,7 +36,7 @@ class NativeVariantTest {
         // Raw binding: arguments are valid in shape, the device pointers are never dereferenced.
         try (FloatPointer fake = new FloatPointer(16); DoublePointer m = new DoublePointer(1); DoublePointer v = new DoublePointer(1)) {
             SampleNormException e = assertThrows(SampleNormException.class, () -> NativeKernels.call(
-                    () -> samplenorm.blob_stats_cuda(fake, 16, 1, 1, 1, 4, samplenorm.SN_SCOPE_BATCH, m, v, (Pointer) null)));
+                    () -> samplenorm.blob_stats_cuda(fake, 16, 1, 1, 1, 4, samplenorm.SN_SCOPE_BATCH, m, v, null, 0, null)));
             assertEquals(expected, e.code(), e.getMessage());
             assertTrue(e.getMessage().contains(expected == SampleNormException.Code.NO_CUDA_DEVICE ? "no CUDA device" : "built without CUDA"));
         }

@@ -1,20 +1,10 @@
 package dev.samplenorm.cli;
 
-import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
-import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.onnx.OnnxModel;
-import dev.samplenorm.runtime.MicrometerServiceMetrics;
-import dev.samplenorm.runtime.TranslationService;
-import dev.samplenorm.server.TranslationServer;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -104,40 +94,24 @@ final class ServeCommand implements Callable<Integer> {
                 : common.model.getFileName().toString().replaceFirst("(?i)\\.onnx$", "");
         if (!modelName.matches("[A-Za-z0-9_.-]+")) throw new UserError("--name: expected letters, digits, '_', '.' or '-', got " + modelName);
 
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        TranslationService.Builder b = TranslationService.builder(model).name(modelName)
-                .generatorOptions(GeneratorOptions.builder().statistics(mode).eps(common.eps).build())
-                .maxBatchSize(maxBatch).maxQueueDelay(Duration.ofNanos((long) (maxDelayMs * 1e6))).queueCapacity(queue)
-                .maxImageSize(maxImageSide, maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName));
-        if (preferred != null) b.preferredBatchSizes(preferred.stream().mapToInt(Integer::intValue).toArray());
-        if (common.device.trim().equalsIgnoreCase("auto")) {
-            b.instances(instances);
-        } else {
-            b.instances(Device.parse(common.device), instances);
+        requireOptionalDependencies();
+        return ServerLauncher.serve(this, mode, model, modelName);
+    }
+
+    /** Classes of the optional dependencies that {@code serve} needs, one per library. */
+    private static final String[] REQUIRED = {"io.undertow.Undertow", "com.fasterxml.jackson.databind.ObjectMapper",
+            "io.micrometer.core.instrument.MeterRegistry", "io.micrometer.prometheusmetrics.PrometheusMeterRegistry"};
+
+    /** @throws UserError naming the missing library when an optional dependency is not on the class path */
+    static void requireOptionalDependencies() {
+        for (String name : REQUIRED) {
+            try {
+                Class.forName(name, false, ServeCommand.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new UserError("serve needs the HTTP server and metrics libraries, which are optional dependencies of"
+                        + " samplenorm; " + name + " is not on the class path (add undertow-core, jackson-databind,"
+                        + " micrometer-core and micrometer-registry-prometheus, or run the ./samplenorm launcher)");
+            }
         }
-        long start = System.nanoTime();
-        TranslationService service = b.build();
-        TranslationServer server;
-        try {
-            server = TranslationServer.builder(service).host(host).port(port).modelName(modelName).metrics(registry)
-                    .maxBodyBytes(maxBodyMb << 20).requestTimeout(Duration.ofMillis(timeoutMs)).build().start();
-        } catch (RuntimeException e) {
-            service.shutdown(Duration.ZERO);
-            throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());
-        }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            spec.commandLine().getErr().println("samplenorm: draining requests in flight (up to " + shutdownTimeoutS + " s)");
-            server.shutdown(Duration.ofSeconds(shutdownTimeoutS));
-            spec.commandLine().getErr().println("samplenorm: stopped");
-            stopped.countDown();
-        }, "samplenorm-shutdown"));
-        spec.commandLine().getOut().printf(Locale.ROOT,
-                "serving %s (statistics %s, %s, max batch %d, max delay %s ms, queue %d) on http://%s:%d (ready in %.1f s)%n", modelName,
-                mode.cliName(), service.devices(), maxBatch, maxDelayMs, queue, server.address().getHostString(), server.port(),
-                (System.nanoTime() - start) / 1e9);
-        spec.commandLine().getOut().flush();
-        stopped.await();
-        return 0;
     }
 }

@@ -1,0 +1,65 @@
+package dev.samplenorm.cli;
+
+import dev.samplenorm.Device;
+import dev.samplenorm.Precision;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.runtime.MicrometerServiceMetrics;
+import dev.samplenorm.runtime.TranslationService;
+import dev.samplenorm.server.TranslationServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Starts {@code serve}'s HTTP server. Apart from {@link ServeCommand} so that the command line loads
+ * without the server's optional dependencies (Undertow, Jackson, Micrometer): only this class names
+ * their types, and it is loaded when {@code serve} runs, after {@link ServeCommand} has checked that
+ * they are on the class path (loading this class verifies it, which loads them).
+ */
+final class ServerLauncher {
+
+    private ServerLauncher() {}
+
+    static int serve(ServeCommand c, StatisticsMode mode, OnnxModel model, String modelName) throws InterruptedException {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TranslationService.Builder b = TranslationService.builder(model).name(modelName)
+                .generatorOptions(GeneratorOptions.builder().statistics(mode).eps(c.common.eps)
+                        .precision(Precision.parse(c.common.precision)).build())
+                .maxBatchSize(c.maxBatch).maxQueueDelay(Duration.ofNanos((long) (c.maxDelayMs * 1e6))).queueCapacity(c.queue)
+                .maxImageSize(c.maxImageSide, c.maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName));
+        if (c.preferred != null) b.preferredBatchSizes(c.preferred.stream().mapToInt(Integer::intValue).toArray());
+        if (c.common.device.trim().equalsIgnoreCase("auto")) {
+            b.instances(c.instances);
+        } else {
+            b.instances(Device.parse(c.common.device), c.instances);
+        }
+        long start = System.nanoTime();
+        TranslationService service = b.build();
+        TranslationServer server;
+        try {
+            server = TranslationServer.builder(service).host(c.host).port(c.port).modelName(modelName).metrics(registry)
+                    .maxBodyBytes(c.maxBodyMb << 20).requestTimeout(Duration.ofMillis(c.timeoutMs)).build().start();
+        } catch (RuntimeException e) {
+            service.shutdown(Duration.ZERO);
+            throw new UserError("cannot listen on " + c.host + ":" + c.port + ": " + e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            c.spec.commandLine().getErr().println("samplenorm: draining requests in flight (up to " + c.shutdownTimeoutS + " s)");
+            server.shutdown(Duration.ofSeconds(c.shutdownTimeoutS));
+            c.spec.commandLine().getErr().println("samplenorm: stopped");
+            stopped.countDown();
+        }, "samplenorm-shutdown"));
+        c.spec.commandLine().getOut().printf(Locale.ROOT,
+                "serving %s (statistics %s, %s, max batch %d, max delay %s ms, queue %d) on http://%s:%d (ready in %.1f s)%n", modelName,
+                mode.cliName(), service.devices(), c.maxBatch, c.maxDelayMs, c.queue, server.address().getHostString(), server.port(),
+                (System.nanoTime() - start) / 1e9);
+        c.spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -59,6 +59,28 @@ public final class ModelValidator {
      */
     public static final long MAX_PARAMETER_BYTES = 4L << 30;
 
+    /**
+     * Largest window extent, stride, dilation, pad and group of a convolution or pooling node:
+     * 65536. OpenCV keeps them as {@code int} and divides by stride and group.
+     */
+    public static final long MAX_WINDOW = 1 << 16;
+
+    /**
+     * Inputs that may not be left empty ({@code ""}, ONNX's mark of an omitted optional input), for
+     * the operators of image generators: the leading ones, or all listed (-1). OpenCV's importer
+     * dereferences such a name without looking (SIGSEGV for an empty BatchNormalization input).
+     */
+    private static final Map<String, Integer> REQUIRED_INPUTS = Map.ofEntries(Map.entry("BatchNormalization", 5),
+            Map.entry("InstanceNormalization", 3), Map.entry("Conv", 2), Map.entry("ConvTranspose", 2), Map.entry("Gemm", 2),
+            Map.entry("MatMul", 2), Map.entry("Add", 2), Map.entry("Sub", 2), Map.entry("Mul", 2), Map.entry("Div", 2),
+            Map.entry("Pow", 2), Map.entry("PRelu", 2), Map.entry("Concat", -1), Map.entry("Sum", -1), Map.entry("Max", -1),
+            Map.entry("Min", -1), Map.entry("Mean", -1), Map.entry("Relu", 1), Map.entry("LeakyRelu", 1), Map.entry("Tanh", 1),
+            Map.entry("Sigmoid", 1), Map.entry("Elu", 1), Map.entry("Identity", 1), Map.entry("Dropout", 1), Map.entry("Transpose", 1),
+            Map.entry("Reshape", 2), Map.entry("Flatten", 1), Map.entry("Pad", 1), Map.entry("Resize", 1), Map.entry("Upsample", 1),
+            Map.entry("MaxPool", 1), Map.entry("AveragePool", 1), Map.entry("Shape", 1), Map.entry("Gather", 2),
+            Map.entry("Slice", 1), Map.entry("Cast", 1), Map.entry("Squeeze", 1), Map.entry("Unsqueeze", 1), Map.entry("Softmax", 1),
+            Map.entry("Clip", 1), Map.entry("ConstantOfShape", 1), Map.entry("Expand", 2), Map.entry("Where", 3));
+
     /** Deepest nesting of subgraphs followed (protobuf's own parser stops at 100 message levels). */
     static final int MAX_SUBGRAPH_DEPTH = 32;
 
@@ -309,11 +331,29 @@ public final class ModelValidator {
     // ---------------------------------------------------------------------------------- operators
 
     private void operator(NodeProto n, String node, Map<String, TensorProto> init, Map<String, NodeProto> producers) {
+        if (!Graphs.isDefaultDomain(n)) return;
+        Integer required = REQUIRED_INPUTS.get(n.getOpType());
+        if (required != null) {
+            int k = required < 0 ? n.getInputCount() : Math.min(required, n.getInputCount());
+            for (int i = 0; i < k; i++) {
+                if (n.getInput(i).isEmpty()) {
+                    throw error(node + " leaves its input " + i + " empty; expected a tensor name there (" + n.getOpType()
+                            + (required < 0 ? " reads every input it lists)" : " needs its first " + required + " inputs)"));
+                }
+            }
+        }
+        switch (n.getOpType()) {
+            case "BatchNormalization", "InstanceNormalization" -> normalization(n, node, init, producers);
+            case "Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool" -> window(n, node, init, producers);
+            default -> { }
+        }
+    }
+
+    private void normalization(NodeProto n, String node, Map<String, TensorProto> init, Map<String, NodeProto> producers) {
         boolean bn = Graphs.is(n, "BatchNormalization");
-        if (!bn && !Graphs.is(n, "InstanceNormalization")) return;
         for (AttributeProto a : n.getAttributeList()) {
             if (!a.getName().equals("epsilon")) continue;
-            float eps = a.getType() == AttributeProto.AttributeType.FLOAT || a.hasF() ? a.getF() : Float.NaN;
+            float eps = a.getF();
             if (!(eps > 0) || Float.isInfinite(eps)) {
                 throw error(node + " has epsilon " + eps + "; expected a finite value greater than 0 (the default is "
                         + DEFAULT_EPSILON + ")");
@@ -330,6 +370,9 @@ public final class ModelValidator {
             if (t.getDimsCount() != 1) {
                 throw error(node + ": its per-channel parameter " + name + " has dims " + t.getDimsList() + "; expected one axis");
             }
+            if (t.getDims(0) < 1) {
+                throw error(node + ": its per-channel parameter " + name + " holds no value; expected one per channel");
+            }
             if (length < 0) {
                 length = t.getDims(0);
                 first = name;
@@ -338,6 +381,83 @@ public final class ModelValidator {
                         + t.getDims(0) + " values; expected one value per channel in each");
             }
             if (bn && k == 4) variance(t, node, name);
+        }
+    }
+
+    /**
+     * Convolutions and pooling: OpenCV divides by {@code group} and strides and sizes its loops by
+     * the attribute lists, so each must be in range and of the spatial rank of the weights.
+     */
+    private void window(NodeProto n, String node, Map<String, TensorProto> init, Map<String, NodeProto> producers) {
+        boolean conv = Graphs.is(n, "Conv") || Graphs.is(n, "ConvTranspose");
+        TensorProto w = conv && n.getInputCount() > 1 ? Tensors.constant(n.getInput(1), init, producers) : null;
+        int spatial = -1;
+        if (w != null) {
+            if (w.getDimsCount() < 3) {
+                throw error(node + ": its weights '" + n.getInput(1) + "' have dims " + w.getDimsList() + "; expected (C_out, C_in /"
+                        + " group, k1, k2, ...) for Conv or (C_in, C_out / group, k1, k2, ...) for ConvTranspose");
+            }
+            for (long d : w.getDimsList()) {
+                if (d < 1) {
+                    // OpenCV divides by the channel extents: SIGFPE on a 0.
+                    throw error(node + ": its weights '" + n.getInput(1) + "' have dims " + w.getDimsList()
+                            + "; expected every extent >= 1");
+                }
+            }
+            spatial = w.getDimsCount() - 2;
+        }
+        for (AttributeProto a : n.getAttributeList()) {
+            String name = a.getName();
+            long lo;
+            int length;
+            switch (name) {
+                case "kernel_shape", "strides", "dilations" -> {
+                    lo = 1;
+                    length = 1;
+                }
+                case "pads" -> {
+                    lo = 0;
+                    length = 2;
+                }
+                case "output_padding" -> {
+                    lo = 0;
+                    length = 1;
+                }
+                case "output_shape" -> {
+                    lo = 1;
+                    length = 1;
+                }
+                case "group" -> {
+                    if (a.getI() < 1 || a.getI() > MAX_WINDOW) {
+                        throw error(node + " has group " + a.getI() + "; expected 1 to " + MAX_WINDOW);
+                    }
+                    if (w != null && w.getDims(0) % a.getI() != 0) {
+                        throw error(node + " has group " + a.getI() + " and weights '" + n.getInput(1) + "' of dims "
+                                + w.getDimsList() + "; expected the first extent to be a multiple of group");
+                    }
+                    continue;
+                }
+                default -> {
+                    continue;
+                }
+            }
+            int count = a.getIntsCount();
+            if (spatial < 0 && name.equals("kernel_shape")) spatial = count;
+            if (spatial >= 0 && count != length * spatial) {
+                throw error(node + " has " + name + " " + a.getIntsList() + "; expected " + length * spatial + " values for "
+                        + spatial + " spatial axes");
+            }
+            for (int i = 0; i < count; i++) {
+                long v = a.getInts(i);
+                long hi = name.equals("output_shape") ? MAX_TENSOR_ELEMENTS : MAX_WINDOW;
+                if (v < lo || v > hi) {
+                    throw error(node + " has " + name + " " + a.getIntsList() + "; expected values from " + lo + " to " + hi);
+                }
+                if (w != null && name.equals("kernel_shape") && v != w.getDims(2 + i)) {
+                    throw error(node + " has kernel_shape " + a.getIntsList() + " but weights '" + n.getInput(1) + "' of dims "
+                            + w.getDimsList() + "; expected the kernel extents of the weights");
+                }
+            }
         }
     }
 

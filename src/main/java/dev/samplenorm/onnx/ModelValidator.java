@@ -38,8 +38,15 @@ import java.util.Set;
  *   <li><b>The operators samplenorm rewrites.</b> BatchNormalization and InstanceNormalization:
  *       {@code epsilon} finite and greater than 0; BatchNormalization's running variance, where it is
  *       a FLOAT constant, finite and non-negative; the per-channel parameters that are constants are
- *       1-D and of one length.
+ *       1-D, not empty and of one length.
+ *   <li><b>Operators OpenCV divides or indexes by.</b> Conv, ConvTranspose and pooling: {@code group},
+ *       kernel extents, strides and dilations from 1 to {@link #MAX_WINDOW}, pads from 0, each list
+ *       as long as the weights have spatial axes, weights without a zero extent ({@code group = 0}
+ *       and a zero channel extent are SIGFPE in OpenCV 4.13). The inputs an operator of image
+ *       generators needs are not left empty (an empty BatchNormalization input is SIGSEGV).
  * </ul>
+ * The mutation test ({@code ModelMutationTest}) and the fuzz target ({@code OnnxModelFuzzTest})
+ * hold this class to its promise; each crash they found in plain OpenCV is a rule here.
  * Each failure is a {@link SampleNormException} with code {@code MODEL} that names the node or tensor.
  */
 public final class ModelValidator {

@@ -64,6 +64,10 @@ import org.bytedeco.opencv.opencv_dnn.Net;
  * belong to the caller, who closes them. The generator owns its OpenCV networks and frees them in
  * {@link #close()}, which is idempotent; any other call after it throws {@link IllegalStateException}.
  *
+ * <p><b>NaN and infinity.</b> Values are never changed or refused for being NaN or infinite: an
+ * input blob that holds such values, and a model output that comes out with them, each give one
+ * WARNING line on this class's {@link System.Logger} saying how many values.
+ *
  * <p><b>Threads.</b> An OpenCV {@code Net} is not thread-safe, so the methods of one instance are
  * synchronized: concurrent calls are safe but run one at a time. For parallel throughput use one
  * instance per thread.
@@ -252,24 +256,30 @@ public final class Generator implements AutoCloseable {
     /** Runs the network; the returned Mat may share the network's output memory until its next run. */
     private Mat forward(Mat blob, int n, int c, int h, int w) {
         Net net = net(c, h, w);
+        Mat out;
         try {
             selectDevice();
             net.setInput(blob);
-            if (dropout == null) return net.forward();
-            List<Mat> masks = new ArrayList<>();
-            try (Scalar noMean = new Scalar()) {
-                for (StatisticsRewrite.DropoutMask m : dropoutMasks.getOrDefault(List.of(c, h, w), List.of())) {
-                    masks.add(dropout.next(m, n));
-                    net.setInput(masks.get(masks.size() - 1), m.input(), 1.0, noMean);
+            if (dropout == null) {
+                out = net.forward();
+            } else {
+                List<Mat> masks = new ArrayList<>();
+                try (Scalar noMean = new Scalar()) {
+                    for (StatisticsRewrite.DropoutMask m : dropoutMasks.getOrDefault(List.of(c, h, w), List.of())) {
+                        masks.add(dropout.next(m, n));
+                        net.setInput(masks.get(masks.size() - 1), m.input(), 1.0, noMean);
+                    }
+                    out = net.forward();
+                } finally {
+                    for (Mat m : masks) m.close();
                 }
-                return net.forward();
-            } finally {
-                for (Mat m : masks) m.close();
             }
         } catch (RuntimeException e) {
             throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN failed to run the model on a [" + n + ", " + c
                     + ", " + h + ", " + w + "] input on " + device + ": " + OpenCvNets.message(e), e);
         }
+        NonFinite.warn(LOG, out, "model output for a batch of " + n);
+        return out;
     }
 
     // ---------------------------------------------------------------------------------- blobs
@@ -286,6 +296,7 @@ public final class Generator implements AutoCloseable {
         ensureOpen();
         int[] s = checkBlob(blob);
         int n = s[0], c = s[1], h = s[2], w = s[3];
+        NonFinite.warn(LOG, blob, "input blob");
         if (mode != StatisticsMode.INPUT) {
             try (Mat out = forward(blob, n, c, h, w)) {
                 checkOutput(out, n);

@@ -37,6 +37,8 @@
  * back to the CPU and logs which device it uses. One {@link dev.samplenorm.generator.Generator}
  * serializes its calls (an OpenCV Net is not thread-safe); use one per thread for parallelism.
  * Loading logs warnings for models without BatchNorm and suspected eval-mode exports
- * ({@code java.util.logging} / {@code System.Logger} name {@code dev.samplenorm.generator.Generator}).
+ * ({@code java.util.logging} / {@code System.Logger} name {@code dev.samplenorm.generator.Generator}),
+ * and running logs one warning line, with the count, for NaN or infinite values in an input blob
+ * or a model output (the values pass unchanged).
  */
 package dev.samplenorm.generator;

@@ -2,7 +2,6 @@ package dev.samplenorm.onnx;
 
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
-import dev.samplenorm.onnx.proto.Onnx.TensorProto;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +14,9 @@ import java.util.Objects;
 /**
  * An ONNX model held as its protobuf message. Immutable; reading validates that the bytes are an
  * ONNX model (an {@code ir_version}, an operator set and a graph with nodes), so a wrong file fails
- * here with a message saying what was expected rather than deep inside OpenCV.
+ * here with a message saying what was expected rather than deep inside OpenCV. Every model, read or
+ * built in code, also passes {@link ModelValidator}: a model held by an {@code OnnxModel} is safe to
+ * hand to the rewrite and to OpenCV's importer.
  */
 public final class OnnxModel {
 
@@ -103,13 +104,7 @@ public final class OnnxModel {
             throw new SampleNormException(SampleNormException.Code.MODEL, what + ": the ONNX model imports no operator set;"
                     + " expected an opset_import entry for the default domain");
         }
-        for (TensorProto t : proto.getGraph().getInitializerList()) {
-            if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL || t.getExternalDataCount() > 0) {
-                throw new SampleNormException(SampleNormException.Code.MODEL, what + ": initializer '" + t.getName()
-                        + "' keeps its data in an external file; expected every tensor inside the model"
-                        + " (save it with onnx.save(model, path, save_as_external_data=False))");
-            }
-        }
+        ModelValidator.validate(proto, what);
     }
 
     /** The protobuf message. */

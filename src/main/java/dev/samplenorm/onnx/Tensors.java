@@ -14,10 +14,17 @@ final class Tensors {
 
     private Tensors() {}
 
-    /** Number of elements given by the dims. */
+    /** Number of elements given by the dims; -1 for a negative extent, Long.MAX_VALUE past the long range. */
     static long elements(TensorProto t) {
         long n = 1;
-        for (long d : t.getDimsList()) n *= d;
+        for (long d : t.getDimsList()) {
+            if (d < 0) return -1;
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                return Long.MAX_VALUE;
+            }
+        }
         return n;
     }
 
@@ -25,7 +32,7 @@ final class Tensors {
     static float[] floats(TensorProto t) {
         if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) return null;
         long n = elements(t);
-        if (n > Integer.MAX_VALUE) return null;
+        if (n < 0 || n > Integer.MAX_VALUE) return null;
         float[] v = new float[(int) n];
         if (t.hasRawData()) {
             ByteString raw = t.getRawData();

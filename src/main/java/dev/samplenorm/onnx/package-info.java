@@ -30,6 +30,9 @@
  *       schema is the project's own {@code src/main/proto/onnx.proto}, a subset of ONNX's with
  *       ONNX's field numbers; fields it does not name are kept and written back) and refuses
  *       anything that is not an ONNX model with a message saying what was expected.
+ *   <li>{@link dev.samplenorm.onnx.ModelValidator}: the checks every model passes before the
+ *       rewrite or OpenCV sees it (graph integrity, tensor sizes, limits, attribute sanity), since
+ *       OpenCV's importer crashes the JVM on a dangling name or on data shorter than its dims.
  *   <li>{@link dev.samplenorm.onnx.ModelInfo}: operator set, inputs and outputs, BatchNorm /
  *       Dropout counts, training-form detection and warnings.
  *   <li>{@link dev.samplenorm.onnx.StatisticsRewrite}: the rewrite, a function from model to model.

@@ -1,20 +1,16 @@
 package dev.samplenorm.cli;
 
+import dev.samplenorm.imaging.ImageDecoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.FileImageInputStream;
-import javax.imageio.stream.ImageInputStream;
 
 /**
  * The width and height an image file declares, read from its header without decoding the pixels,
  * so that an oversized image (a decompression bomb) is refused before OpenCV allocates for it.
- * PNG, JPEG, BMP and TIFF headers are read by the JDK's image readers; PNM and WebP here.
+ * PNG and JPEG headers are read by {@link ImageDecoder#readHeader}; BMP, TIFF, PNM and WebP here.
  */
 final class ImageHeaders {
 
@@ -59,17 +55,56 @@ final class ImageHeaders {
         }
         if (head.length >= 2 && head[0] == 'P' && head[1] >= '1' && head[1] <= '7') return pnm(image);
         if (head.length >= 30 && ascii(head, 0, 4).equals("RIFF") && ascii(head, 8, 4).equals("WEBP")) return webp(head);
-        try (ImageInputStream in = new FileImageInputStream(image.toFile())) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) return null;
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                return new Size(reader.getWidth(0), reader.getHeight(0));
-            } finally {
-                reader.dispose();
-            }
+        if (head.length >= 26 && head[0] == 'B' && head[1] == 'M') return bmp(head);
+        if (head.length >= 8 && (ascii(head, 0, 4).equals("II*\0") || ascii(head, 0, 4).equals("MM\0*"))) {
+            return tiff(Files.readAllBytes(image));
         }
+        if (ImageDecoder.isPngOrJpeg(head)) {
+            // A JPEG's frame header may follow large metadata segments: read the whole file.
+            ImageDecoder.Header h = ImageDecoder.readHeader(Files.readAllBytes(image));
+            return new Size(h.width(), h.height());
+        }
+        return null;
+    }
+
+    /** BMP: BITMAPINFOHEADER (or later) width and height, little-endian int32; a negative height means top-down rows. */
+    private static Size bmp(byte[] h) {
+        long w = le32(h, 18), hh = le32(h, 22);
+        if (le32(h, 14) == 12) { // BITMAPCOREHEADER: 16-bit extents
+            w = (h[18] & 0xff) | (h[19] & 0xff) << 8;
+            hh = (h[20] & 0xff) | (h[21] & 0xff) << 8;
+        }
+        return new Size(Math.abs(w), Math.abs(hh));
+    }
+
+    /** TIFF: the first image file directory's ImageWidth (256) and ImageLength (257) entries, SHORT or LONG. */
+    private static Size tiff(byte[] b) {
+        boolean le = b[0] == 'I';
+        long ifd = u32(b, 4, le);
+        if (ifd < 8 || ifd + 2 > b.length) return null;
+        int entries = u16(b, (int) ifd, le);
+        long w = -1, h = -1;
+        for (int i = 0; i < entries; i++) {
+            int e = (int) ifd + 2 + 12 * i;
+            if (e + 12 > b.length) break;
+            int tag = u16(b, e, le), type = u16(b, e + 2, le);
+            long value = type == 3 ? u16(b, e + 8, le) : type == 4 ? u32(b, e + 8, le) : -1;
+            if (tag == 256) w = value;
+            if (tag == 257) h = value;
+        }
+        return w < 0 || h < 0 ? null : new Size(w, h);
+    }
+
+    private static long le32(byte[] h, int at) {
+        return (int) ((h[at] & 0xff) | (h[at + 1] & 0xff) << 8 | (h[at + 2] & 0xff) << 16 | (h[at + 3] & 0xff) << 24);
+    }
+
+    private static int u16(byte[] b, int at, boolean le) {
+        return le ? (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 : (b[at] & 0xff) << 8 | (b[at + 1] & 0xff);
+    }
+
+    private static long u32(byte[] b, int at, boolean le) {
+        return le ? (long) u16(b, at, true) | (long) u16(b, at + 2, true) << 16 : (long) u16(b, at, false) << 16 | u16(b, at + 2, false);
     }
 
     /** PNM (PBM/PGM/PPM): magic, then width and height as decimal tokens, with '#' comments. */

@@ -88,19 +88,35 @@ public final class ImageDecoder {
         if (bytes.length > maxBytes) {
             throw new IllegalArgumentException("image: " + bytes.length + " bytes; expected at most " + maxBytes);
         }
-        Header h;
-        if (startsWith(bytes, PNG_SIGNATURE)) {
-            h = png(bytes);
-        } else if (bytes.length >= 3 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8 && (bytes[2] & 0xff) == 0xff) {
-            h = jpeg(bytes);
-        } else {
-            throw new IllegalArgumentException("image: expected a PNG or JPEG file, the bytes start with neither signature");
-        }
+        Header h = readHeader(bytes);
         if (h.pixels() > maxPixels) {
             throw new IllegalArgumentException("image: " + h.format() + " of " + h.width() + " x " + h.height() + " = " + h.pixels()
                     + " pixels; expected at most " + maxPixels);
         }
         return h;
+    }
+
+    /**
+     * Reads format, width and height from the header of PNG or JPEG bytes, without decoding and
+     * without limits: the one header reader of the project (the CLI, the serving runtime and
+     * {@link #header} use it).
+     *
+     * @throws IllegalArgumentException if the bytes are not a PNG or JPEG with a readable header
+     */
+    public static Header readHeader(byte[] bytes) {
+        Objects.requireNonNull(bytes, "bytes");
+        if (startsWith(bytes, PNG_SIGNATURE)) return png(bytes);
+        if (isJpeg(bytes)) return jpeg(bytes);
+        throw new IllegalArgumentException("image: expected a PNG or JPEG file, the bytes start with neither signature");
+    }
+
+    /** Whether the bytes start with a PNG or JPEG signature. */
+    public static boolean isPngOrJpeg(byte[] bytes) {
+        return startsWith(bytes, PNG_SIGNATURE) || isJpeg(bytes);
+    }
+
+    private static boolean isJpeg(byte[] b) {
+        return b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8 && (b[2] & 0xff) == 0xff;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.samplenorm.generator;
 
+import dev.samplenorm.testing.LogCapture;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
@@ -25,10 +26,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -362,29 +361,14 @@ class GeneratorTest {
     void aModelWithoutBatchNormWarnsAndRuns() {
         TinyNet plain = TinyNet.builder(14, 3).inputSize(H, W).conv(4, 3, 2, 1, true).leakyRelu(0.2f).convTranspose(3, 4, 2, 1, 0, true)
                 .tanh().build();
-        List<LogRecord> records = new ArrayList<>();
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                records.add(r);
+        List<LogRecord> records = LogCapture.of(Generator.class, () -> {
+            try (Generator g = Generator.load(plain.model(), cpu(StatisticsMode.BATCH))) {
+                Tensor x = Tensor.random(2, 3, H, W, 8);
+                try (Mat in = x.toMat(); Mat out = g.translateBlob(in)) {
+                    assertTrue(Tensor.of(out).relativeL2(plain.reference(x, StatisticsMode.RUNNING)) <= 1e-4);
+                }
             }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        Logger log = Logger.getLogger(Generator.class.getName());
-        log.addHandler(h);
-        try (Generator g = Generator.load(plain.model(), cpu(StatisticsMode.BATCH))) {
-            Tensor x = Tensor.random(2, 3, H, W, 8);
-            try (Mat in = x.toMat(); Mat out = g.translateBlob(in)) {
-                assertTrue(Tensor.of(out).relativeL2(plain.reference(x, StatisticsMode.RUNNING)) <= 1e-4);
-            }
-        } finally {
-            log.removeHandler(h);
-        }
+        });
         assertTrue(records.stream().anyMatch(r -> r.getLevel() == Level.WARNING && r.getMessage().contains("nothing to rewrite")),
                 "a warning says there is nothing to do");
         assertTrue(records.stream().anyMatch(r -> r.getLevel() == Level.WARNING && r.getMessage().contains("exported in eval mode")),

@@ -11,17 +11,15 @@ import dev.samplenorm.onnx.proto.Onnx.ModelProto;
 import dev.samplenorm.onnx.proto.Onnx.NodeProto;
 import dev.samplenorm.onnx.proto.Onnx.OperatorSetIdProto;
 import dev.samplenorm.onnx.proto.Onnx.TensorProto;
+import dev.samplenorm.testing.LogCapture;
 import dev.samplenorm.testing.Tensor;
 import dev.samplenorm.testing.TinyNet;
 import dev.samplenorm.testing.TinyNet.BnForm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.junit.jupiter.api.Test;
 
@@ -137,26 +135,6 @@ class NonFiniteValuesTest {
     }
 
     private static List<LogRecord> capture(Runnable r) {
-        List<LogRecord> records = new ArrayList<>();
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord rec) {
-                records.add(rec);
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        Logger log = Logger.getLogger(Generator.class.getName());
-        log.addHandler(h);
-        try {
-            r.run();
-        } finally {
-            log.removeHandler(h);
-        }
-        return records;
+        return LogCapture.of(Generator.class, r);
     }
 }

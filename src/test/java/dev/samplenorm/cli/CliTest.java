@@ -99,11 +99,18 @@ class CliTest {
         Result r = run("demo", "--output", sheet.toString(), "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         try (Mat m = imread(sheet.toString())) {
-            // 5 rows (input + 4 modes) of 128 px and 6 columns of 128 px, 4 px gaps, 120 px labels.
-            assertEquals(5 * 132 + 4, m.rows());
+            // 8 rows (input + 4 modes + 3 dropout seeds) of 128 px and 6 columns of 128 px, 4 px gaps, 120 px labels.
+            assertEquals(8 * 132 + 4, m.rows());
             assertEquals(120 + 6 * 132 + 4, m.cols());
         }
         for (String mode : List.of("sample", "batch", "running", "input recipe")) assertTrue(r.out().contains(mode), r.out());
+        // Each seed gives its own noise: three different, non-zero distances from the output without dropout.
+        java.util.Set<String> distances = new java.util.HashSet<>();
+        for (String line : r.out().split("\\R")) {
+            if (line.startsWith("seed ")) distances.add(line.substring(line.lastIndexOf(' ') + 1));
+        }
+        assertEquals(3, distances.size(), r.out());
+        assertTrue(distances.stream().allMatch(d -> Double.parseDouble(d) > 0), r.out());
     }
 
     @Test

@@ -6,7 +6,7 @@
 # Needs wrk (Debian: apt-get install -y wrk) and a build: mvn -B -DskipTests package test-compile.
 # Environment: DURATION (s per wrk point, default 10), OVERLOAD_SECONDS (default 20), PORT (default 18080),
 # MODEL (default the bundled model), IMAGE (default its first sample sketch), SECTIONS (default
-# "sweep overload faults sigterm"; the overload rate comes from the sweep, or RATE when it is skipped).
+# "sweep overload faults sigterm"; the overload rate is twice the best throughput of the sweep, or of BEST (req/s) when the sweep is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -88,6 +88,7 @@ done
 fi
 
 if has overload; then
+awk "BEGIN{exit !($BEST > 0)}" || { echo "run-serving-load.sh: no throughput to overload: run the sweep, or set BEST (req/s)" >&2; exit 1; }
 RATE=$(awk "BEGIN{printf \"%.1f\", 2 * $BEST}")
 echo
 echo "## Overload: open loop at $RATE req/s (2x the best measured throughput $BEST req/s) for $OVERLOAD_SECONDS s; queue 16"

@@ -230,6 +230,7 @@ public final class TranslationService implements AutoCloseable {
      * @throws IllegalArgumentException when the bytes are not a complete PNG or JPEG image
      */
     public CompletableFuture<byte[]> submitEncoded(byte[] encoded, Duration timeout) {
+        checkCapacity(); // a full queue refuses before the decoding, not after
         Mat image = decode(encoded);
         CompletableFuture<Mat> inner;
         try {
@@ -662,6 +663,31 @@ public final class TranslationService implements AutoCloseable {
         lock.lock();
         try {
             return state == State.RUNNING;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Refuses at once, as {@code submit} would, when the queue is full or the service no longer
+     * accepts work; for callers that want to refuse before doing work of their own (reading or
+     * decoding a request). A refusal counts as a rejected request. Passing it does not reserve a
+     * place: {@code submit} checks again.
+     *
+     * @throws QueueFullException when the queue is full
+     * @throws ServiceClosedException when the service is shutting down or closed
+     */
+    public void checkCapacity() {
+        lock.lock();
+        try {
+            if (state != State.RUNNING) {
+                throw new ServiceClosedException("the translation service '" + name + "' is " + (state == State.DRAINING ? "shutting down" : "closed")
+                        + " and accepts no new requests");
+            }
+            if (queue.size() >= capacity) {
+                metrics.requestRejected();
+                throw new QueueFullException(capacity);
+            }
         } finally {
             lock.unlock();
         }

@@ -169,6 +169,11 @@ class TranslationServiceTest {
             QueueFullException e = assertThrows(QueueFullException.class, () -> service.submit(img, null));
             assertEquals(3, e.capacity());
             assertEquals(1, metrics.rejected);
+            // The same refusal before any work of the caller's: the pre-check, and an encoded image not yet decoded.
+            assertThrows(QueueFullException.class, service::checkCapacity);
+            assertThrows(QueueFullException.class, () -> service.submitEncoded(new byte[] {1, 2, 3}, null),
+                    "a full queue refuses even bytes that are no image, since it refuses before decoding");
+            assertEquals(3, metrics.rejected);
         } finally {
             assertTrue(service.shutdown(Duration.ofSeconds(60)), "queued work finished within the timeout");
         }

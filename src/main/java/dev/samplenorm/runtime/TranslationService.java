@@ -342,15 +342,11 @@ public final class TranslationService implements AutoCloseable {
     private <T> CompletableFuture<T> enqueue(Request<T> r) {
         lock.lock();
         try {
-            if (state != State.RUNNING) {
+            try {
+                refuseUnlessRoom();
+            } catch (RuntimeException e) {
                 r.release();
-                throw new ServiceClosedException("the translation service '" + name + "' is " + (state == State.DRAINING ? "shutting down" : "closed")
-                        + " and accepts no new requests");
-            }
-            if (queue.size() >= capacity) {
-                r.release();
-                metrics.requestRejected();
-                throw new QueueFullException(capacity);
+                throw e;
             }
             queue.addLast(r);
             metrics.requestAccepted();
@@ -680,16 +676,21 @@ public final class TranslationService implements AutoCloseable {
     public void checkCapacity() {
         lock.lock();
         try {
-            if (state != State.RUNNING) {
-                throw new ServiceClosedException("the translation service '" + name + "' is " + (state == State.DRAINING ? "shutting down" : "closed")
-                        + " and accepts no new requests");
-            }
-            if (queue.size() >= capacity) {
-                metrics.requestRejected();
-                throw new QueueFullException(capacity);
-            }
+            refuseUnlessRoom();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The admission rule of {@link #enqueue} and {@link #checkCapacity} (lock held). */
+    private void refuseUnlessRoom() {
+        if (state != State.RUNNING) {
+            throw new ServiceClosedException("the translation service '" + name + "' is " + (state == State.DRAINING ? "shutting down" : "closed")
+                    + " and accepts no new requests");
+        }
+        if (queue.size() >= capacity) {
+            metrics.requestRejected();
+            throw new QueueFullException(capacity);
         }
     }
 

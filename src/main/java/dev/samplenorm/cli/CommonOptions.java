@@ -48,21 +48,30 @@ final class CommonOptions {
     /** Loads the generator, with test-time dropout seeded with {@code dropoutSeed} unless it is null. */
     Generator load(StatisticsMode mode, Long dropoutSeed) throws IOException {
         configureLogging(verbose);
-        GeneratorOptions.Builder b = GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device))
-                .precision(Precision.parse(precision));
+        GeneratorOptions.Builder b = options(mode);
         if (dropoutSeed != null) b.dropout(dropoutSeed);
         GeneratorOptions options = b.build();
+        checkModelFile();
+        long start = System.nanoTime();
+        Generator generator = model == null ? Generator.loadResource(BUNDLED_MODEL, options) : Generator.load(model, options);
+        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "model %s loaded in %.0f ms (read, rewrite, OpenCV import)",
+                modelName(), (System.nanoTime() - start) / 1e6));
+        return generator;
+    }
+
+    /** The generator options these flags give: statistics, --eps, --device, --precision. */
+    GeneratorOptions.Builder options(StatisticsMode mode) {
+        return GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device)).precision(Precision.parse(precision));
+    }
+
+    /** @throws UserError when --model names no readable file */
+    void checkModelFile() {
         if (model != null && !Files.isRegularFile(model)) {
             throw new UserError("model not found: " + model);
         }
         if (model != null && !Files.isReadable(model)) {
             throw new UserError("model not readable: " + model);
         }
-        long start = System.nanoTime();
-        Generator generator = model == null ? Generator.loadResource(BUNDLED_MODEL, options) : Generator.load(model, options);
-        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "model %s loaded in %.0f ms (read, rewrite, OpenCV import)",
-                modelName(), (System.nanoTime() - start) / 1e6));
-        return generator;
     }
 
     String modelName() {

@@ -2,7 +2,6 @@ package dev.samplenorm.cli;
 
 import dev.samplenorm.StatisticsMode;
 import dev.samplenorm.onnx.OnnxModel;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -85,7 +84,7 @@ final class ServeCommand implements Callable<Integer> {
             for (java.util.logging.Logger l : QUIET) l.setLevel(java.util.logging.Level.WARNING);
         }
         StatisticsMode mode = StatisticsMode.parse(stats);
-        if (common.model != null && !Files.isRegularFile(common.model)) throw new UserError("model not found: " + common.model);
+        common.checkModelFile();
         if (instances < 1 || maxBatch < 1 || queue < 1 || maxDelayMs < 0 || timeoutMs < 1) {
             throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1 and --max-delay-ms >= 0");
         }

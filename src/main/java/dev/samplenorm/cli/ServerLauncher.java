@@ -1,9 +1,7 @@
 package dev.samplenorm.cli;
 
 import dev.samplenorm.Device;
-import dev.samplenorm.Precision;
 import dev.samplenorm.StatisticsMode;
-import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.runtime.MicrometerServiceMetrics;
 import dev.samplenorm.runtime.TranslationService;
@@ -27,8 +25,7 @@ final class ServerLauncher {
     static int serve(ServeCommand c, StatisticsMode mode, OnnxModel model, String modelName) throws InterruptedException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         TranslationService.Builder b = TranslationService.builder(model).name(modelName)
-                .generatorOptions(GeneratorOptions.builder().statistics(mode).eps(c.common.eps)
-                        .precision(Precision.parse(c.common.precision)).build())
+                .generatorOptions(c.common.options(mode).build())
                 .maxBatchSize(c.maxBatch).maxQueueDelay(Duration.ofNanos((long) (c.maxDelayMs * 1e6))).queueCapacity(c.queue)
                 .maxImageSize(c.maxImageSide, c.maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName));
         if (c.preferred != null) b.preferredBatchSizes(c.preferred.stream().mapToInt(Integer::intValue).toArray());

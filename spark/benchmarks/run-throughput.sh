@@ -9,6 +9,6 @@ mvn -B -q test-compile dependency:build-classpath -Dmdep.outputFile=target/test.
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 java -cp "target/test-classes:target/classes:$(cat target/test.classpath)" dev.samplenorm.spark.bench.WriteSketches "$dir" "$n"
-opts=$(mvn -B -q help:evaluate -Dexpression=spark.jvm.options -DforceStdout | tr '\n' ' ')
+opts=$(mvn -B -q help:evaluate -Dexpression=spark.jvm.options -DforceStdout -Dstyle.color=never | sed "s/\x1b\[[0-9;]*m//g" | tr '\n' ' ')
 OPENCV_LOG_LEVEL=ERROR java -Xmx3g $opts -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \
     dev.samplenorm.spark.bench.SparkThroughput "$dir" "$master" "$repeats"

@@ -337,7 +337,7 @@ final class RowTranslator implements Serializable {
 
     private String describe(Row row, int index) {
         if (pathIndex >= 0 && !row.isNullAt(pathIndex)) return String.valueOf(row.get(pathIndex));
-        return (pooled ? "row " : "row ") + index + " of its " + (pooled ? "group" : "chunk");
+        return "row " + index + " of its " + (pooled ? "group" : "chunk");
     }
 
     private static String message(RuntimeException e) {

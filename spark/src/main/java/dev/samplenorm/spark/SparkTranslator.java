@@ -15,7 +15,6 @@ import java.util.Objects;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -139,7 +138,7 @@ public final class SparkTranslator implements Serializable {
         } else {
             out = rows.mapPartitions((Iterator<Row> it) -> translator.translatePartition(it));
         }
-        return SparkSession.active().createDataFrame(out, outSchema);
+        return input.sparkSession().createDataFrame(out, outSchema);
     }
 
     /** The kind of the input column, checked against the options. */
@@ -172,7 +171,11 @@ public final class SparkTranslator implements Serializable {
                     + "') would change nothing; use batch or input statistics to pool over groups, or drop groupBy");
         }
         if (grouped) {
-            field(schema, groupCol, "group");
+            DataType g = field(schema, groupCol, "group").dataType();
+            if (g.equals(DataTypes.BinaryType) || g instanceof ArrayType || g instanceof StructType || g instanceof org.apache.spark.sql.types.MapType) {
+                throw new IllegalArgumentException("group column '" + groupCol + "' has type " + g.simpleString() + "; expected a string or"
+                        + " number naming the batch");
+            }
             orderColumn(schema);
         }
         return kind;

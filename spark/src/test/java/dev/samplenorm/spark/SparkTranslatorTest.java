@@ -283,6 +283,9 @@ class SparkTranslatorTest {
         var e6 = assertThrows(IllegalArgumentException.class,
                 () -> SparkTranslator.builder().statistics(StatisticsMode.BATCH).groupBy("nope").build().transform(df));
         assertTrue(e6.getMessage().contains("group column 'nope' not found"), e6.getMessage());
+        var e7 = assertThrows(IllegalArgumentException.class,
+                () -> SparkTranslator.builder().statistics(StatisticsMode.BATCH).groupBy("content").build().transform(df));
+        assertTrue(e7.getMessage().contains("expected a string or number"), e7.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().device("cuda:1"));
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().batchSize(0));
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().tensorShape(3, 0, 4));

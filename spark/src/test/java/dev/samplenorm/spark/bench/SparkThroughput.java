@@ -66,6 +66,21 @@ public final class SparkThroughput {
         }
         double load = (ExecutorGenerators.loadNanos() - loadNanosBefore) / 1e9;
         long loads = ExecutorGenerators.loadCount() - loadsBefore;
+
+        // Per-executor overhead without JVM and Spark start: a one-image job on an empty generator cache
+        // (load + first batch) against the same job with the generator loaded.
+        Path first;
+        try (var s = Files.list(dir)) {
+            first = s.filter(p -> p.toString().endsWith(".png")).sorted().findFirst().orElseThrow();
+        }
+        List<Double> cold = new ArrayList<>(), warm = new ArrayList<>(), coldLoad = new ArrayList<>();
+        for (int r = 0; r < repeats; r++) {
+            ExecutorGenerators.closeAll();
+            long n0 = ExecutorGenerators.loadNanos();
+            cold.add(oneImageJob(spark, translator, first));
+            coldLoad.add((ExecutorGenerators.loadNanos() - n0) / 1e9);
+            warm.add(oneImageJob(spark, translator, first));
+        }
         spark.stop();
 
         System.out.printf(Locale.ROOT, "images %d, cores %d, load average %s%n", images, Runtime.getRuntime().availableProcessors(),
@@ -74,6 +89,17 @@ public final class SparkThroughput {
         report("Spark " + master + " job, warm executor", jobs, images);
         System.out.printf(Locale.ROOT, "Spark session start %.2f s; first job %.2f s (%.1f images/s); generator loads %d, %.3f s in all%n",
                 sessionStart, firstJob, images / firstJob, loads, load);
+        report("one-image job, empty generator cache (load + first batch)", cold, 1);
+        report("  of which generator load", coldLoad, 1);
+        report("one-image job, generator loaded", warm, 1);
+    }
+
+    private static double oneImageJob(SparkSession spark, SparkTranslator translator, Path image) {
+        long t0 = System.nanoTime();
+        Dataset<Row> df = spark.read().format("binaryFile").load(image.toString());
+        long n = translator.transform(df).javaRDD().filter(row -> row.getAs("translated") != null).count();
+        if (n != 1) throw new IllegalStateException("expected one translated image, got " + n);
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static void report(String what, List<Double> seconds, long images) {

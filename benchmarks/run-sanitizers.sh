@@ -23,7 +23,8 @@ mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-s
 
 rm -rf "$out/obj" "$out/lib" "$out/classes"
 mkdir -p "$out/obj" "$out/lib"
-for f in "$SRC/api/samplenorm.cpp" "$SRC/kernels/cpu/blob_kernels.cpp" "$SRC/kernels/cpu/image_kernels.cpp" "$SRC/kernels/cpu/image_sums_avx2.cpp"; do
+for f in "$SRC/api/samplenorm.cpp" "$SRC/kernels/cpu/blob_kernels.cpp" "$SRC/kernels/cpu/image_kernels.cpp" "$SRC/kernels/cpu/image_sums_avx2.cpp" \
+         "$SRC/kernels/cpu/blob_stats_avx2.cpp" "$SRC/kernels/cpu/image_convert_avx2.cpp"; do
     extra=""
     case "$f" in *_avx2.cpp) extra="-mavx2" ;; esac
     $CXX -std=c++17 -O1 -g -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror $SAN $extra \

@@ -34,6 +34,8 @@ ar rcs "$out/lib/libsamplenorm.a" "$out"/obj/*.o
 
 cp -r target/classes "$out/classes"
 rm -f "$out/classes/dev/samplenorm/linux-x86_64/libjnisamplenorm.so"
+# A GPU variant left by an earlier full build would be loaded in preference to the rebuilt one.
+rm -rf "$out/classes/dev/samplenorm/linux-x86_64-gpu"
 javacpp=$(tr ':' '\n' < "$out/classpath" | grep '/javacpp-[0-9.]*\.jar$' | head -n 1)
 # Symbols kept (no -s) so that reports name the functions.
 java -cp "$javacpp:$out/classes" org.bytedeco.javacpp.tools.Builder -cp "$out/classes" \

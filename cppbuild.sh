@@ -25,7 +25,7 @@ SRC=src/main/cpp
 CPU_SOURCES="$SRC/api/samplenorm.cpp $SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
 # x86-64 only: code paths chosen at run time on CPUs with AVX2 (files named *_avx2.cpp).
 if [ "$PLATFORM" = linux-x86_64 ]; then
-    CPU_SOURCES="$CPU_SOURCES $SRC/kernels/cpu/image_sums_avx2.cpp"
+    CPU_SOURCES="$CPU_SOURCES $SRC/kernels/cpu/image_sums_avx2.cpp $SRC/kernels/cpu/blob_stats_avx2.cpp $SRC/kernels/cpu/image_convert_avx2.cpp"
 fi
 CUDA_SOURCES="$SRC/kernels/cuda/blob_kernels.cu $SRC/kernels/cuda/image_kernels.cu $SRC/kernels/cuda/device.cu"
 CXXFLAGS="-std=c++17 -O3 -fPIC -fopenmp-simd -fno-trapping-math -ffp-contract=off -fvisibility=hidden -Wall -Wextra -Werror -I$SRC/include"

@@ -23,7 +23,8 @@ mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-s
 
 rm -rf "$out/obj" "$out/lib" "$out/classes"
 mkdir -p "$out/obj" "$out/lib"
-for f in "$SRC/api/samplenorm.cpp" "$SRC/kernels/cpu/blob_kernels.cpp" "$SRC/kernels/cpu/image_kernels.cpp" "$SRC/kernels/cpu/image_sums_avx2.cpp"; do
+for f in "$SRC/api/samplenorm.cpp" "$SRC/kernels/cpu/blob_kernels.cpp" "$SRC/kernels/cpu/image_kernels.cpp" "$SRC/kernels/cpu/image_sums_avx2.cpp" \
+         "$SRC/kernels/cpu/blob_stats_avx2.cpp" "$SRC/kernels/cpu/image_convert_avx2.cpp"; do
     extra=""
     case "$f" in *_avx2.cpp) extra="-mavx2" ;; esac
     $CXX -std=c++17 -O1 -g -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror $SAN $extra \
@@ -33,6 +34,8 @@ ar rcs "$out/lib/libsamplenorm.a" "$out"/obj/*.o
 
 cp -r target/classes "$out/classes"
 rm -f "$out/classes/dev/samplenorm/linux-x86_64/libjnisamplenorm.so"
+# A GPU variant left by an earlier full build would be loaded in preference to the rebuilt one.
+rm -rf "$out/classes/dev/samplenorm/linux-x86_64-gpu"
 javacpp=$(tr ':' '\n' < "$out/classpath" | grep '/javacpp-[0-9.]*\.jar$' | head -n 1)
 # Symbols kept (no -s) so that reports name the functions.
 java -cp "$javacpp:$out/classes" org.bytedeco.javacpp.tools.Builder -cp "$out/classes" \

@@ -66,7 +66,9 @@ CXX=${CXX:-g++}
 OBJECTS=""
 PIDS=""
 CPU_FILES="$SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
-if [ "$(uname -m)" = x86_64 ]; then CPU_FILES="$CPU_FILES $SRC/kernels/cpu/image_sums_avx2.cpp"; fi
+if [ "$(uname -m)" = x86_64 ]; then
+    CPU_FILES="$CPU_FILES $SRC/kernels/cpu/image_sums_avx2.cpp $SRC/kernels/cpu/blob_stats_avx2.cpp $SRC/kernels/cpu/image_convert_avx2.cpp"
+fi
 for f in $CPU_FILES; do
     o="$BUILD_DIR/cpu_$(basename "${f%.*}").o"
     extra=""

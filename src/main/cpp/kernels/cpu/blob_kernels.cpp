@@ -7,6 +7,10 @@
 #include "samplenorm/samplenorm.h"
 #include "../common/moments.h"
 #include "cpu_kernels.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "blob_stats_simd.h"
+#define SN_HAVE_AVX2_PATHS 1
+#endif
 #include "parallel.h"
 #include "simd.h"
 
@@ -33,32 +37,31 @@ void add_to_lanes(const float* x, int len, double pivot, double* __restrict s, d
     }
 }
 
-// A full chunk of contiguous memory: lanes in blocks of 16, each block's sums kept in vector
-// registers over its 16 elements (the same per-lane order as add_to_lanes; each vector lane is one
-// canonical lane, so the vector width changes nothing in the results).
-typedef double Double4 __attribute__((vector_size(32)));
-typedef float Float4 __attribute__((vector_size(16)));
+#if defined(SN_HAVE_AVX2_PATHS)
+bool has_avx2() {
+    static const bool avx2 = __builtin_cpu_supports("avx2");
+    return avx2;
+}
+#endif
 
+// A full chunk of contiguous memory (portable path): lanes in blocks of 16, each block's sums
+// kept in locals over its 16 elements, the same per-lane order as add_to_lanes.
 SN_VECTOR_CLONES
 void full_chunk_lanes(const float* x, double pivot, double* __restrict s, double* __restrict q) {
-    constexpr int kVectors = 8;  // 32 lanes: 16 independent add chains in flight
-    constexpr int kBlock = 4 * kVectors;
-    const Double4 pv = {pivot, pivot, pivot, pivot};
+    constexpr int kBlock = 16;
     for (int tb = 0; tb < kReduceLanes; tb += kBlock) {
-        Double4 bs[kVectors] = {}, bq[kVectors] = {};
+        double bs[kBlock] = {}, bq[kBlock] = {};
         for (int m = 0; m < kLaneElements; ++m) {
             const float* p = x + m * kReduceLanes + tb;
-            for (int v = 0; v < kVectors; ++v) {
-                Float4 f;
-                std::memcpy(&f, p + 4 * v, sizeof f);
-                const Double4 d = __builtin_convertvector(f, Double4) - pv;
-                bs[v] = bs[v] + d;
-                bq[v] = bq[v] + d * d;
+            for (int j = 0; j < kBlock; ++j) {
+                const double d = static_cast<double>(p[j]) - pivot;
+                bs[j] = bs[j] + d;
+                bq[j] = bq[j] + d * d;
             }
         }
-        for (int v = 0; v < kVectors; ++v) {
-            std::memcpy(s + tb + 4 * v, &bs[v], sizeof(Double4));
-            std::memcpy(q + tb + 4 * v, &bq[v], sizeof(Double4));
+        for (int j = 0; j < kBlock; ++j) {
+            s[tb + j] = bs[j];
+            q[tb + j] = bq[j];
         }
     }
 }
@@ -74,7 +77,15 @@ Moments chunk_moments(const float* src, size_t step, int64_t plane, int h, int w
     const double pivot = row_ptr(src, step, plane * h + begin / w)[begin % w];
     const bool contiguous = step == static_cast<size_t>(w) * sizeof(float) || begin / w == (end - 1) / w;
     if (contiguous && end - begin == kStatsChunk) {
-        full_chunk_lanes(row_ptr(src, step, plane * h + begin / w) + begin % w, pivot, s, q);
+        const float* x = row_ptr(src, step, plane * h + begin / w) + begin % w;
+#if defined(SN_HAVE_AVX2_PATHS)
+        if (has_avx2()) {
+            full_chunk_sums_avx2(x, pivot, s, q);
+            halving_tree_avx2(s, q);
+            return moments_from_shifted_sums(static_cast<double>(kStatsChunk), pivot, s[0], q[0]);
+        }
+#endif
+        full_chunk_lanes(x, pivot, s, q);
     } else {
         for (int64_t base = begin; base < end; base += kReduceLanes) {
             // Elements base + t, t = 0 .. 255, cut where rows end.

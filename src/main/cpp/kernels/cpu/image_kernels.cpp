@@ -10,6 +10,7 @@
 
 #include "samplenorm/samplenorm.h"
 #include "cpu_kernels.h"
+#include "image_convert_simd.h"
 #include "image_sums.h"
 #include "parallel.h"
 #include "simd.h"
@@ -19,7 +20,13 @@ namespace samplenorm {
 namespace cpu {
 namespace {
 
-constexpr int kMaxChannels = 4;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SN_HAVE_AVX2_PATHS 1
+bool has_avx2() {
+    static const bool avx2 = __builtin_cpu_supports("avx2");
+    return avx2;
+}
+#endif
 
 // Channel of the image that feeds blob channel k.
 inline int source_channel(int k, int cn, bool swap_rb) {
@@ -80,17 +87,12 @@ void exact_moments(uint64_t count, uint64_t s, uint64_t ss, double* mean, double
     *var = static_cast<double>(num) / (static_cast<double>(count) * static_cast<double>(count));
 }
 
-struct Affine {
-    float shift;   // subtracted first
-    float factor;  // then multiplied
-};
-
 // The channel permutation is a template parameter so that the compiler sees constant strides
 // and vectorizes the (de)interleaving.
 template <int CN, bool SWAP>
-SN_VECTOR_CLONES void hwc_to_planes(const uint8_t* p, int w, float* const* planes,
+SN_VECTOR_CLONES void hwc_to_planes(const uint8_t* p, int x0, int w, float* const* planes,
                                     const Affine* a) {
-    for (int x = 0; x < w; ++x) {
+    for (int x = x0; x < w; ++x) {
         for (int k = 0; k < CN; ++k) {
             const int j = (SWAP && CN >= 3 && k != 1 && k != 3) ? 2 - k : k;
             planes[k][x] = (static_cast<float>(p[x * CN + j]) - a[k].shift) * a[k].factor;
@@ -132,15 +134,17 @@ SN_VECTOR_CLONES void pack_pixels(const float* const* planes, int x0, int len, c
 }
 
 template <int CN, bool SWAP>
-void planes_to_hwc(const float* const* planes, int w, uint8_t* p, const Affine* a) {
+void planes_to_hwc(const float* const* planes, int from, int w, uint8_t* p, const Affine* a) {
     constexpr int kTile = 1024;
     uint32_t packed[kTile];
-    for (int x0 = 0; x0 < w; x0 += kTile) {
+    for (int x0 = from; x0 < w; x0 += kTile) {
         const int len = std::min(kTile, w - x0);
         pack_pixels<CN, SWAP>(planes, x0, len, a, packed);
         uint8_t* out = p + static_cast<int64_t>(x0) * CN;
         if (CN == 4) {
             std::memcpy(out, packed, static_cast<size_t>(len) * 4);
+        } else if (CN == 1) {
+            for (int x = 0; x < len; ++x) out[x] = static_cast<uint8_t>(packed[x]);
         } else {
             // Each 4-byte store also writes the next pixel's first byte, which that pixel then
             // overwrites; the last pixel of the tile is stored byte by byte to stay in the row.
@@ -205,9 +209,17 @@ void images_to_blob(const uint8_t* const* images, const size_t* steps, int n, in
             }
             const uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
             const bool swap = swap_rb && cn >= 3;
-            if (cn == 1) hwc_to_planes<1, false>(p, w, planes, a);
-            else if (cn == 3) swap ? hwc_to_planes<3, true>(p, w, planes, a) : hwc_to_planes<3, false>(p, w, planes, a);
-            else swap ? hwc_to_planes<4, true>(p, w, planes, a) : hwc_to_planes<4, false>(p, w, planes, a);
+            int done = 0;
+#if defined(SN_HAVE_AVX2_PATHS)
+            if (has_avx2()) {
+                int source[kMaxChannels];
+                for (int k = 0; k < cn; ++k) source[k] = source_channel(k, cn, swap_rb);
+                done = pixels_to_planes_avx2(p, w, cn, source, planes, a);
+            }
+#endif
+            if (cn == 1) hwc_to_planes<1, false>(p, done, w, planes, a);
+            else if (cn == 3) swap ? hwc_to_planes<3, true>(p, done, w, planes, a) : hwc_to_planes<3, false>(p, done, w, planes, a);
+            else swap ? hwc_to_planes<4, true>(p, done, w, planes, a) : hwc_to_planes<4, false>(p, done, w, planes, a);
         }
     });
 }
@@ -230,9 +242,22 @@ void blob_to_images(const float* src, size_t src_step, int n, int c, int h, int 
             }
             uint8_t* p = images[img] + y * static_cast<int64_t>(steps[img]);
             const bool swap = swap_rb && c >= 3;
-            if (c == 1) planes_to_hwc<1, false>(planes, w, p, a);
-            else if (c == 3) swap ? planes_to_hwc<3, true>(planes, w, p, a) : planes_to_hwc<3, false>(planes, w, p, a);
-            else swap ? planes_to_hwc<4, true>(planes, w, p, a) : planes_to_hwc<4, false>(planes, w, p, a);
+            int done = 0;
+#if defined(SN_HAVE_AVX2_PATHS)
+            if (has_avx2()) {
+                // Image channel j comes from blob channel source_channel(j) (the swap is its own inverse).
+                const float* chan[kMaxChannels];
+                Affine aj[kMaxChannels];
+                for (int j = 0; j < c; ++j) {
+                    chan[j] = planes[source_channel(j, c, swap_rb)];
+                    aj[j] = a[source_channel(j, c, swap_rb)];
+                }
+                done = planes_to_pixels_avx2(chan, w, c, aj, p);
+            }
+#endif
+            if (c == 1) planes_to_hwc<1, false>(planes, done, w, p, a);
+            else if (c == 3) swap ? planes_to_hwc<3, true>(planes, done, w, p, a) : planes_to_hwc<3, false>(planes, done, w, p, a);
+            else swap ? planes_to_hwc<4, true>(planes, done, w, p, a) : planes_to_hwc<4, false>(planes, done, w, p, a);
         }
     });
 }

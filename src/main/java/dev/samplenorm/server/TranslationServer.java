@@ -9,6 +9,7 @@ import dev.samplenorm.runtime.QueueFullException;
 import dev.samplenorm.runtime.ServiceClosedException;
 import dev.samplenorm.runtime.TranslationService;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -65,6 +66,7 @@ public final class TranslationServer implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drainLock = new Object();
     private final Map<String, Counter> responses = new ConcurrentHashMap<>();
+    private final Map<String, Timer> durations = new ConcurrentHashMap<>();
     private volatile boolean draining;
     private boolean stopped;
 
@@ -201,6 +203,7 @@ public final class TranslationServer implements AutoCloseable {
 
     /** Reads the body without blocking an I/O thread, then handles it on a worker thread. */
     private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
+        long arrived = System.nanoTime(); // the request's headers are parsed
         if (draining) {
             ex.getResponseHeaders().put(Headers.CONNECTION, "close");
             overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
@@ -214,12 +217,13 @@ public final class TranslationServer implements AutoCloseable {
         }
         inFlight.incrementAndGet();
         ex.addExchangeCompleteListener((e, next) -> {
+            DisconnectWatch.stop(e);
             if (inFlight.decrementAndGet() == 0) {
                 synchronized (drainLock) {
                     drainLock.notifyAll();
                 }
             }
-            count(endpoint, e.getStatusCode());
+            count(endpoint, e.getStatusCode(), System.nanoTime() - arrived);
             next.proceed();
         });
         ex.setMaxEntitySize(maxBodyBytes);
@@ -252,6 +256,7 @@ public final class TranslationServer implements AutoCloseable {
         }
         Executor worker = ex.getConnection().getWorker();
         CompletableFuture<byte[]> out = service.submitEncoded(body, requestTimeout);
+        DisconnectWatch.start(ex, () -> out.cancel(false)); // a client that goes away takes its queued request with it
         return out.thenAcceptAsync(png -> send(ex, 200, "image/png", png), worker);
     }
 
@@ -274,6 +279,8 @@ public final class TranslationServer implements AutoCloseable {
         try (Mat blob = request.blob()) {
             out = service.submitBlob(blob, requestTimeout);
         }
+        CompletableFuture<Mat> pending = out;
+        DisconnectWatch.start(ex, () -> pending.cancel(false));
         Executor worker = ex.getConnection().getWorker();
         return out.thenAcceptAsync(m -> {
             InferenceProtocol.Response r;
@@ -303,7 +310,12 @@ public final class TranslationServer implements AutoCloseable {
         } else if (c instanceof IllegalArgumentException) {
             error(ex, 400, c.getMessage());
         } else if (c instanceof java.util.concurrent.CancellationException) {
-            ex.endExchange(); // the client went away
+            // The client went away and its request left the queue; 499 (as nginx logs it) keeps the metrics honest.
+            if (!ex.isResponseStarted()) {
+                ex.setStatusCode(499);
+                ex.setPersistent(false);
+            }
+            ex.endExchange();
         } else {
             String what = c instanceof SampleNormException s ? s.code() + ": " + s.getMessage() : c.toString();
             LOG.log(Level.WARNING, "request failed: " + what);
@@ -338,6 +350,7 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     private static void send(HttpServerExchange ex, int status, String contentType, byte[] body) {
+        DisconnectWatch.stop(ex); // the watch reads the connection; it must not read past the answer
         if (ex.isResponseStarted() || ex.isComplete()) return;
         ex.setStatusCode(status);
         ex.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
@@ -345,12 +358,18 @@ public final class TranslationServer implements AutoCloseable {
         ex.getResponseSender().send(ByteBuffer.wrap(body));
     }
 
-    private void count(String endpoint, int status) {
+    /** One answered request: a counter by endpoint and status, and the time from its parsed headers to its written answer. */
+    private void count(String endpoint, int status, long nanos) {
         if (registry == null) return;
         String key = endpoint + status;
         responses.computeIfAbsent(key, k -> Counter.builder("samplenorm.http.responses")
                 .description("HTTP responses by endpoint and status").tag("endpoint", endpoint).tag("status", Integer.toString(status))
                 .register(registry)).increment();
+        durations.computeIfAbsent(key, k -> Timer.builder("samplenorm.http.request.duration")
+                .description("time from a request's parsed headers to its answer written, by endpoint and status")
+                .tag("endpoint", endpoint).tag("status", Integer.toString(status)).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60)).register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     // ------------------------------------------------------------------------------------ shutdown

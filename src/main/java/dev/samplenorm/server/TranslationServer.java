@@ -201,7 +201,10 @@ public final class TranslationServer implements AutoCloseable {
         CompletableFuture<Void> handle(HttpServerExchange ex, byte[] body);
     }
 
-    /** Reads the body without blocking an I/O thread, then handles it on a worker thread. */
+    /**
+     * Reads the body without blocking an I/O thread; refuses it there when the service has no room
+     * (429 or 503), else handles it on a worker thread.
+     */
     private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
         long arrived = System.nanoTime(); // the request's headers are parsed
         if (draining) {
@@ -227,16 +230,25 @@ public final class TranslationServer implements AutoCloseable {
             next.proceed();
         });
         ex.setMaxEntitySize(maxBodyBytes);
-        ex.getRequestReceiver().receiveFullBytes((e, body) -> e.dispatch(() -> {
+        ex.getRequestReceiver().receiveFullBytes((e, body) -> {
             try {
-                handler.handle(e, body).exceptionally(t -> {
-                    fail(e, t);
-                    return null;
-                });
-            } catch (RuntimeException t) {
-                fail(e, t);
+                // Overload is answered here, on the I/O thread: a rejection does not wait for a worker thread.
+                service.checkCapacity();
+            } catch (QueueFullException | ServiceClosedException refused) {
+                fail(e, refused);
+                return;
             }
-        }), (e, io) -> {
+            e.dispatch(() -> {
+                try {
+                    handler.handle(e, body).exceptionally(t -> {
+                        fail(e, t);
+                        return null;
+                    });
+                } catch (RuntimeException t) {
+                    fail(e, t);
+                }
+            });
+        }, (e, io) -> {
             // The client went away, or the body was larger than the limit while streaming in.
             if (io.getMessage() != null && io.getMessage().contains("larger than")) {
                 e.getResponseHeaders().put(Headers.CONNECTION, "close");

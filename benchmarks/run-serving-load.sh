@@ -88,7 +88,7 @@ for setting in "on|--max-batch 8 --max-delay-ms 5" "off|--max-batch 1 --max-dela
     # shellcheck disable=SC2086
     start_server ${setting#*|} --queue 256
     echo
-    echo "## Micro-batching $name (${setting#*|}, queue 256, 1 instance)"
+    echo "## Micro-batching $name (${setting#*|}, queue 256, ${SERVE_ARGS:-1 instance})"
     for c in $CONCURRENCY; do
         t=$(( c < 2 ? 1 : 2 ))
         echo "### concurrency $c"

@@ -254,7 +254,7 @@ public final class TranslationServer implements AutoCloseable {
                 e.getResponseHeaders().put(Headers.CONNECTION, "close");
                 error(e, 413, "the body is larger than the limit; expected at most " + maxBodyBytes + " bytes");
             } else {
-                e.endExchange();
+                clientGone(e);
             }
         });
     }
@@ -322,12 +322,7 @@ public final class TranslationServer implements AutoCloseable {
         } else if (c instanceof IllegalArgumentException) {
             error(ex, 400, c.getMessage());
         } else if (c instanceof java.util.concurrent.CancellationException) {
-            // The client went away and its request left the queue; 499 (as nginx logs it) keeps the metrics honest.
-            if (!ex.isResponseStarted()) {
-                ex.setStatusCode(499);
-                ex.setPersistent(false);
-            }
-            ex.endExchange();
+            clientGone(ex); // its request left the queue
         } else {
             String what = c instanceof SampleNormException s ? s.code() + ": " + s.getMessage() : c.toString();
             LOG.log(Level.WARNING, "request failed: " + what);
@@ -336,6 +331,16 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------ responses
+
+    /** Ends the exchange of a client that went away; status 499 (as nginx logs it) keeps the metrics honest. */
+    private static void clientGone(HttpServerExchange ex) {
+        DisconnectWatch.stop(ex);
+        if (!ex.isResponseStarted()) {
+            ex.setStatusCode(499);
+            ex.setPersistent(false);
+        }
+        ex.endExchange();
+    }
 
     private void overloaded(HttpServerExchange ex, int status, String message, int retryAfterSeconds) {
         ex.getResponseHeaders().put(RETRY_AFTER, Integer.toString(retryAfterSeconds));

@@ -355,6 +355,24 @@ class TranslationServerTest {
     }
 
     @Test
+    void aWarmUpSendsTranslationsThroughTheServerBeforeStartReturns() throws Exception {
+        ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(4).maxQueueDelay(Duration.ofMillis(2)).metrics(metrics).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).warmUp(Duration.ofMillis(300)).build().start();
+        try {
+            synchronized (metrics) {
+                assertTrue(metrics.succeeded >= 1, "the warm-up's requests were translated before start() returned: " + metrics.succeeded);
+                assertEquals(0, metrics.failed + metrics.rejected);
+            }
+            assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()).statusCode(), "ready after the warm-up");
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
     void aClientThatDisconnectsTakesItsQueuedRequestWithIt() throws Exception {
         // The batch waits for 64 images that never come, so a request stays queued until its client goes away.
         ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();

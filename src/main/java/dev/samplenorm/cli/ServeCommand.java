@@ -73,9 +73,9 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest image area accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
     long maxImagePixels;
 
-    @Option(names = "--warm-up-s", defaultValue = "3",
-            description = "before it reports ready, the server sends itself translate requests for this long, so that the first"
-                    + " users do not wait for the JIT; 0 turns it off (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warm-up-s", defaultValue = "0",
+            description = "before it reports ready, the server sends itself translate requests for this long, so that the JIT has"
+                    + " compiled the request path before the first users (default: ${DEFAULT-VALUE}, off)")
     double warmUpS;
 
     @Option(names = "--shutdown-timeout-s", defaultValue = "30",

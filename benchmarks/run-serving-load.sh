@@ -6,7 +6,11 @@
 # Needs wrk (Debian: apt-get install -y wrk) and a build: mvn -B -DskipTests package test-compile.
 # Environment: DURATION (s per wrk point, default 10), OVERLOAD_SECONDS (default 20), PORT (default 18080),
 # MODEL (default the bundled model), IMAGE (default its first sample sketch), SECTIONS (default
-# "sweep overload faults sigterm"; the overload rate is twice the best throughput of the sweep, or of BEST (req/s) when the sweep is skipped).
+# "sweep half overload faults sigterm"; the half-capacity and overload rates come from the best throughput of the sweep, or
+# from BEST (req/s) when the sweep is skipped), CONCURRENCY (wrk points, default "1 4 16 64"), SERVE_ARGS (more `serve`
+# options for every server, e.g. "--instances 2"), SERVER_JAVA_OPTS (JVM options of the server; every server also writes
+# a GC log next to the raw log), WARMUP (s of open-loop warm-up before each open-loop run, default 5).
+# OpenCV reads OPENCV_FOR_THREADS_NUM from the environment (its worker threads per process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -14,7 +18,9 @@ OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-20}
 PORT=${PORT:-18080}
 MODEL=${MODEL:-models/pix2pix_shapes_128.onnx}
 IMAGE=${IMAGE:-models/samples/sketch_01.png}
-SECTIONS=${SECTIONS:-sweep overload faults sigterm}
+SECTIONS=${SECTIONS:-sweep half overload faults sigterm}
+CONCURRENCY=${CONCURRENCY:-1 4 16 64}
+WARMUP=${WARMUP:-5}
 has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "run-serving-load.sh: wrk not found (apt-get install -y wrk)" >&2; exit 1; }
 [ -d target/test-classes/dev/samplenorm/benchmarks ] && [ -d target/lib ] || {
@@ -33,8 +39,13 @@ f:close()
 wrk.headers["Content-Type"] = "image/png"
 LUA
 
+GC_LOGS=0
 start_server() {
-    java -Xmx2g -cp "$CP" dev.samplenorm.cli.Main serve --model "$MODEL" --device cpu --port "$PORT" "$@" &
+    GC_LOGS=$((GC_LOGS + 1))
+    GC_LOG="${LOG%.log}-gc$GC_LOGS.log"
+    # shellcheck disable=SC2086
+    java -Xmx2g ${SERVER_JAVA_OPTS:-} -Xlog:gc:file="$GC_LOG" -cp "$CP" dev.samplenorm.cli.Main serve --model "$MODEL" --device cpu \
+        --port "$PORT" ${SERVE_ARGS:-} "$@" &
     SERVER=$!
     for _ in $(seq 1 600); do
         curl -fs "$URL/v2/health/ready" >/dev/null 2>&1 && return 0
@@ -50,6 +61,11 @@ stop_server() {
     SERVER=
 }
 
+gc_summary() { # GC pauses in the server's GC log so far: count, total and longest
+    awk '/Pause/ { n++; v = $NF; sub(/ms$/, "", v); t += v; if (v > m) m = v }
+         END { printf "GC pauses so far: %d, total %.1f ms, longest %.1f ms\n", n, t, m }' "$GC_LOG"
+}
+
 metric() { # name filter -> value(s)
     curl -fs "$URL/metrics" | grep -E "^$1" || true
 }
@@ -61,6 +77,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
      "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "java: $(java -version 2>&1 | head -1); wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $MODEL; image: $IMAGE ($(stat -c %s "$IMAGE") bytes); wrk points: ${DURATION} s each"
+echo "server: ${SERVE_ARGS:-} ${SERVER_JAVA_OPTS:-} OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-unset}"
 BEST=${BEST:-0}
 if has sweep; then
 echo
@@ -71,20 +88,36 @@ for setting in "on|--max-batch 8 --max-delay-ms 5" "off|--max-batch 1 --max-dela
     # shellcheck disable=SC2086
     start_server ${setting#*|} --queue 256
     echo
-    echo "## Micro-batching $name (${setting#*|}, queue 256, 1 instance)"
-    for c in 1 4 16 64; do
+    echo "## Micro-batching $name (${setting#*|}, queue 256, ${SERVE_ARGS:-1 instance})"
+    for c in $CONCURRENCY; do
         t=$(( c < 2 ? 1 : 2 ))
         echo "### concurrency $c"
         out=$(wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 30s --latency -s "$LUA" "$URL/v1/translate")
         echo "$out" | grep -E "Latency Distribution|^ +(50|75|90|99)%|Requests/sec|requests in|Non-2xx|Socket errors"
+        echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
         rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
         if [ "$name" = on ] && awk "BEGIN{exit !($rps > $BEST)}"; then BEST=$rps; fi
     done
     echo "### server metrics after the sweep"
     metric 'samplenorm_inference_batch_size_(count|sum)'
     metric 'samplenorm_inference_requests_(accepted|rejected|failed|timed_out)_total'
+    gc_summary
     stop_server
 done
+fi
+
+if has half; then
+awk "BEGIN{exit !($BEST > 0)}" || { echo "run-serving-load.sh: no throughput to halve: run the sweep, or set BEST (req/s)" >&2; exit 1; }
+HALF=$(awk "BEGIN{printf \"%.1f\", $BEST / 2}")
+echo
+echo "## Below capacity: open loop at 2 req/s and at $HALF req/s (half of $BEST) for $OVERLOAD_SECONDS s each; batching on, queue 256"
+start_server --max-batch 8 --max-delay-ms 5 --queue 256
+for rate in 2 "$HALF"; do
+    java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$rate" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
+    gc_summary
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+stop_server
 fi
 
 if has overload; then
@@ -94,7 +127,9 @@ echo
 echo "## Overload: open loop at $RATE req/s (2x the best measured throughput $BEST req/s) for $OVERLOAD_SECONDS s; queue 16"
 start_server --max-batch 8 --max-delay-ms 5 --queue 16
 rss_before=$(awk '/VmRSS/{print $2}' "/proc/$SERVER/status")
-java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$RATE" "$OVERLOAD_SECONDS" 2>/dev/null
+java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$RATE" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
+gc_summary
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server RSS: $rss_before kB before, $(awk '/VmRSS/{print $2}' "/proc/$SERVER/status") kB after"
 metric 'samplenorm_inference_requests_(accepted|rejected|succeeded|failed|timed_out)_total'
 metric 'samplenorm_http_responses_total'

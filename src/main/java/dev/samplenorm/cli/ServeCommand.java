@@ -73,6 +73,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest image area accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
     long maxImagePixels;
 
+    @Option(names = "--warm-up-s", defaultValue = "0",
+            description = "before it reports ready, the server sends itself translate requests for this long, so that the JIT has"
+                    + " compiled the request path before the first users (default: ${DEFAULT-VALUE}, off)")
+    double warmUpS;
+
     @Option(names = "--shutdown-timeout-s", defaultValue = "30",
             description = "on SIGTERM, how long requests in flight may take to finish (default: ${DEFAULT-VALUE})")
     long shutdownTimeoutS;
@@ -85,8 +90,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         StatisticsMode mode = StatisticsMode.parse(stats);
         common.checkModelFile();
-        if (instances < 1 || maxBatch < 1 || queue < 1 || maxDelayMs < 0 || timeoutMs < 1) {
-            throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1 and --max-delay-ms >= 0");
+        if (instances < 1 || maxBatch < 1 || queue < 1 || maxDelayMs < 0 || timeoutMs < 1 || !(warmUpS >= 0 && warmUpS <= 600)) {
+            throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1, --max-delay-ms >= 0 and --warm-up-s"
+                    + " from 0 to 600");
         }
         OnnxModel model = common.model == null ? OnnxModel.fromResource(CommonOptions.BUNDLED_MODEL) : OnnxModel.read(common.model);
         String modelName = name != null ? name : common.model == null ? "pix2pix_shapes_128"

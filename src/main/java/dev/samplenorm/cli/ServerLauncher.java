@@ -39,7 +39,8 @@ final class ServerLauncher {
         TranslationServer server;
         try {
             server = TranslationServer.builder(service).host(c.host).port(c.port).modelName(modelName).metrics(registry)
-                    .maxBodyBytes(c.maxBodyMb << 20).requestTimeout(Duration.ofMillis(c.timeoutMs)).build().start();
+                    .maxBodyBytes(c.maxBodyMb << 20).requestTimeout(Duration.ofMillis(c.timeoutMs))
+                    .warmUp(Duration.ofNanos((long) (c.warmUpS * 1e9))).build().start();
         } catch (RuntimeException e) {
             service.shutdown(Duration.ZERO);
             throw new UserError("cannot listen on " + c.host + ":" + c.port + ": " + e.getMessage());

@@ -18,7 +18,7 @@ import java.util.function.IntSupplier;
  * Serving's metrics and tagged with the model name. In Prometheus form:
  * <ul>
  * <li>counters {@code samplenorm_inference_requests_accepted_total}, {@code ..._rejected_total},
- * {@code ..._succeeded_total}, {@code ..._failed_total}, {@code ..._timed_out_total};
+ * {@code ..._succeeded_total}, {@code ..._failed_total}, {@code ..._timed_out_total}, {@code ..._cancelled_total};
  * <li>gauge {@code samplenorm_inference_queue_depth} (requests waiting);
  * <li>histograms {@code samplenorm_inference_queue_duration_seconds},
  * {@code samplenorm_inference_compute_duration_seconds} (one forward pass),
@@ -34,7 +34,7 @@ public final class MicrometerServiceMetrics implements ServiceMetrics {
 
     private final MeterRegistry registry;
     private final Tags tags;
-    private final Counter accepted, rejected, succeeded, failed, timedOut;
+    private final Counter accepted, rejected, succeeded, failed, timedOut, cancelled;
     private final Timer queueTime, computeTime, requestTime;
     private final DistributionSummary batchSize;
     private final List<Meter> meters = new ArrayList<>();
@@ -47,6 +47,7 @@ public final class MicrometerServiceMetrics implements ServiceMetrics {
         succeeded = counter("requests.succeeded", "requests answered with an output");
         failed = counter("requests.failed", "requests whose batch failed in the model or runtime");
         timedOut = counter("requests.timed.out", "requests whose deadline passed in the queue; they never ran");
+        cancelled = counter("requests.cancelled", "queued requests cancelled by their caller or client; they never ran");
         queueTime = timer("queue.duration", "time from submission to the start of the request's batch");
         computeTime = timer("compute.duration", "time of one forward pass, pre- and post-processing included");
         requestTime = timer("request.duration", "time from submission to completion");
@@ -98,6 +99,11 @@ public final class MicrometerServiceMetrics implements ServiceMetrics {
     @Override
     public void requestTimedOut() {
         timedOut.increment();
+    }
+
+    @Override
+    public void requestCancelled() {
+        cancelled.increment();
     }
 
     @Override

@@ -32,6 +32,9 @@ public interface ServiceMetrics {
     /** A request's deadline passed while it was queued; it did not run. */
     default void requestTimedOut() {}
 
+    /** A queued request was cancelled by its caller (a server: its client went away); it did not run. */
+    default void requestCancelled() {}
+
     /** How long a request waited in the queue before its batch started. */
     default void queueTime(long nanos) {}
 

@@ -393,6 +393,7 @@ public final class TranslationService implements AutoCloseable {
         if (removed) {
             if (r.timer != null) r.timer.cancel(false);
             r.release();
+            metrics.requestCancelled();
         }
     }
 
@@ -508,8 +509,9 @@ public final class TranslationService implements AutoCloseable {
         List<Request<?>> live = new ArrayList<>(batch.size());
         for (Request<?> r : batch) {
             if (r.timer != null) r.timer.cancel(false);
-            if (r.future.isDone()) { // cancelled by its caller meanwhile
+            if (r.future.isDone()) { // cancelled by its caller after it left the queue, before its batch ran
                 r.release();
+                if (r.future.isCancelled()) metrics.requestCancelled();
                 continue;
             }
             metrics.queueTime(start - r.enqueued);

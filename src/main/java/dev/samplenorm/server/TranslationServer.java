@@ -1,5 +1,7 @@
 package dev.samplenorm.server;
 
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.samplenorm.SampleNormException;
@@ -9,6 +11,7 @@ import dev.samplenorm.runtime.QueueFullException;
 import dev.samplenorm.runtime.ServiceClosedException;
 import dev.samplenorm.runtime.TranslationService;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -20,10 +23,18 @@ import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -34,6 +45,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Scalar;
 
 /**
  * An HTTP server for one {@link TranslationService}, on Undertow: KServe's Open Inference Protocol v2
@@ -53,6 +65,7 @@ public final class TranslationServer implements AutoCloseable {
     private static final HttpString RETRY_AFTER = new HttpString("Retry-After");
     private static final HttpString INFERENCE_HEADER = new HttpString(InferenceProtocol.HEADER_LENGTH);
     private static final String JSON = "application/json";
+    private static final int WARM_UP_CLIENTS = 4;
 
     private final TranslationService service;
     private final String modelName;
@@ -65,7 +78,10 @@ public final class TranslationServer implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drainLock = new Object();
     private final Map<String, Counter> responses = new ConcurrentHashMap<>();
+    private final Map<String, Timer> durations = new ConcurrentHashMap<>();
     private volatile boolean draining;
+    private volatile boolean warming;
+    private final Duration warmUp;
     private boolean stopped;
 
     private TranslationServer(Builder b) {
@@ -75,6 +91,7 @@ public final class TranslationServer implements AutoCloseable {
         this.protocol = new InferenceProtocol(json, service, modelName);
         this.maxBodyBytes = b.maxBodyBytes;
         this.requestTimeout = b.requestTimeout;
+        this.warmUp = b.warmUp;
         if (registry != null) {
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
@@ -96,11 +113,76 @@ public final class TranslationServer implements AutoCloseable {
         return new Builder(Objects.requireNonNull(service, "service"));
     }
 
-    /** Starts listening. */
+    /**
+     * Starts listening; with a {@linkplain Builder#warmUp warm-up}, first sends requests to itself for
+     * that long (readiness reports false meanwhile) and returns after.
+     */
     public TranslationServer start() {
+        warming = !warmUp.isZero();
         undertow.start();
+        if (warming) {
+            try {
+                warmUp();
+            } finally {
+                warming = false;
+            }
+        }
         LOG.log(Level.INFO, "serving model '" + modelName + "' on http://" + address().getHostString() + ":" + port());
         return this;
+    }
+
+    /**
+     * Sends {@code POST /v1/translate} requests to this server over loopback, one after another, for the
+     * warm-up time: the JIT compiles the HTTP, decoding, batching and encoding paths before the first
+     * user request instead of during the first seconds of load (the service's own warm-up runs the
+     * model only). The requests count in the metrics like any other.
+     */
+    private void warmUp() {
+        int[] shape = service.inputShape();
+        int h = shape[2] > 0 ? shape[2] : 256, w = shape[3] > 0 ? shape[3] : 256;
+        byte[] png;
+        try (Mat gray = new Mat(h, w, CV_8UC3, new Scalar(128.0))) {
+            png = TranslationService.encodePng(gray);
+        }
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        InetAddress bound = address().getAddress();
+        String host = bound.isAnyLocalAddress() ? "127.0.0.1"
+                : bound instanceof Inet6Address ? "[" + bound.getHostAddress() + "]" : bound.getHostAddress();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port() + "/v1/translate"))
+                .header("Content-Type", "image/png").timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(png))
+                .build();
+        long start = System.nanoTime(), end = start + warmUp.toNanos();
+        AtomicInteger sent = new AtomicInteger(), ok = new AtomicInteger();
+        List<Thread> clients = new ArrayList<>();
+        for (int i = 0; i < WARM_UP_CLIENTS; i++) { // a few at once, so that batches form as under load
+            Thread t = new Thread(() -> {
+                while (System.nanoTime() < end) {
+                    try {
+                        sent.incrementAndGet();
+                        if (http.send(request, HttpResponse.BodyHandlers.ofByteArray()).statusCode() == 200) ok.incrementAndGet();
+                    } catch (IOException e) {
+                        LOG.log(Level.WARNING, "a warm-up request failed; this warm-up client stops: " + e);
+                        return;
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "samplenorm-warm-up-" + i);
+            t.setDaemon(true);
+            t.start();
+            clients.add(t);
+        }
+        for (Thread t : clients) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                clients.forEach(Thread::interrupt);
+                break;
+            }
+        }
+        LOG.log(Level.INFO, "warm-up: " + ok.get() + " of " + sent.get() + " requests answered 200 in "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
     }
 
     /** The bound address (the real port when the builder asked for port 0). */
@@ -189,7 +271,7 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     private boolean isReady() {
-        return !draining && service.isAccepting();
+        return !draining && !warming && service.isAccepting();
     }
 
     // ------------------------------------------------------------------------------------ work
@@ -199,8 +281,12 @@ public final class TranslationServer implements AutoCloseable {
         CompletableFuture<Void> handle(HttpServerExchange ex, byte[] body);
     }
 
-    /** Reads the body without blocking an I/O thread, then handles it on a worker thread. */
+    /**
+     * Reads the body without blocking an I/O thread; refuses it there when the service has no room
+     * (429 or 503), else handles it on a worker thread.
+     */
     private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
+        long arrived = System.nanoTime(); // the request's headers are parsed
         if (draining) {
             ex.getResponseHeaders().put(Headers.CONNECTION, "close");
             overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
@@ -214,31 +300,41 @@ public final class TranslationServer implements AutoCloseable {
         }
         inFlight.incrementAndGet();
         ex.addExchangeCompleteListener((e, next) -> {
+            DisconnectWatch.stop(e);
             if (inFlight.decrementAndGet() == 0) {
                 synchronized (drainLock) {
                     drainLock.notifyAll();
                 }
             }
-            count(endpoint, e.getStatusCode());
+            count(endpoint, e.getStatusCode(), System.nanoTime() - arrived);
             next.proceed();
         });
         ex.setMaxEntitySize(maxBodyBytes);
-        ex.getRequestReceiver().receiveFullBytes((e, body) -> e.dispatch(() -> {
+        ex.getRequestReceiver().receiveFullBytes((e, body) -> {
             try {
-                handler.handle(e, body).exceptionally(t -> {
-                    fail(e, t);
-                    return null;
-                });
-            } catch (RuntimeException t) {
-                fail(e, t);
+                // Overload is answered here, on the I/O thread: a rejection does not wait for a worker thread.
+                service.checkCapacity();
+            } catch (QueueFullException | ServiceClosedException refused) {
+                fail(e, refused);
+                return;
             }
-        }), (e, io) -> {
+            e.dispatch(() -> {
+                try {
+                    handler.handle(e, body).exceptionally(t -> {
+                        fail(e, t);
+                        return null;
+                    });
+                } catch (RuntimeException t) {
+                    fail(e, t);
+                }
+            });
+        }, (e, io) -> {
             // The client went away, or the body was larger than the limit while streaming in.
             if (io.getMessage() != null && io.getMessage().contains("larger than")) {
                 e.getResponseHeaders().put(Headers.CONNECTION, "close");
                 error(e, 413, "the body is larger than the limit; expected at most " + maxBodyBytes + " bytes");
             } else {
-                e.endExchange();
+                clientGone(e);
             }
         });
     }
@@ -252,6 +348,7 @@ public final class TranslationServer implements AutoCloseable {
         }
         Executor worker = ex.getConnection().getWorker();
         CompletableFuture<byte[]> out = service.submitEncoded(body, requestTimeout);
+        DisconnectWatch.start(ex, () -> out.cancel(false)); // a client that goes away takes its queued request with it
         return out.thenAcceptAsync(png -> send(ex, 200, "image/png", png), worker);
     }
 
@@ -274,6 +371,8 @@ public final class TranslationServer implements AutoCloseable {
         try (Mat blob = request.blob()) {
             out = service.submitBlob(blob, requestTimeout);
         }
+        CompletableFuture<Mat> pending = out;
+        DisconnectWatch.start(ex, () -> pending.cancel(false));
         Executor worker = ex.getConnection().getWorker();
         return out.thenAcceptAsync(m -> {
             InferenceProtocol.Response r;
@@ -303,7 +402,7 @@ public final class TranslationServer implements AutoCloseable {
         } else if (c instanceof IllegalArgumentException) {
             error(ex, 400, c.getMessage());
         } else if (c instanceof java.util.concurrent.CancellationException) {
-            ex.endExchange(); // the client went away
+            clientGone(ex); // its request left the queue
         } else {
             String what = c instanceof SampleNormException s ? s.code() + ": " + s.getMessage() : c.toString();
             LOG.log(Level.WARNING, "request failed: " + what);
@@ -312,6 +411,16 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------ responses
+
+    /** Ends the exchange of a client that went away; status 499 (as nginx logs it) keeps the metrics honest. */
+    private static void clientGone(HttpServerExchange ex) {
+        DisconnectWatch.stop(ex);
+        if (!ex.isResponseStarted()) {
+            ex.setStatusCode(499);
+            ex.setPersistent(false);
+        }
+        ex.endExchange();
+    }
 
     private void overloaded(HttpServerExchange ex, int status, String message, int retryAfterSeconds) {
         ex.getResponseHeaders().put(RETRY_AFTER, Integer.toString(retryAfterSeconds));
@@ -338,6 +447,7 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     private static void send(HttpServerExchange ex, int status, String contentType, byte[] body) {
+        DisconnectWatch.stop(ex); // the watch reads the connection; it must not read past the answer
         if (ex.isResponseStarted() || ex.isComplete()) return;
         ex.setStatusCode(status);
         ex.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
@@ -345,12 +455,18 @@ public final class TranslationServer implements AutoCloseable {
         ex.getResponseSender().send(ByteBuffer.wrap(body));
     }
 
-    private void count(String endpoint, int status) {
+    /** One answered request: a counter by endpoint and status, and the time from its parsed headers to its written answer. */
+    private void count(String endpoint, int status, long nanos) {
         if (registry == null) return;
         String key = endpoint + status;
         responses.computeIfAbsent(key, k -> Counter.builder("samplenorm.http.responses")
                 .description("HTTP responses by endpoint and status").tag("endpoint", endpoint).tag("status", Integer.toString(status))
                 .register(registry)).increment();
+        durations.computeIfAbsent(key, k -> Timer.builder("samplenorm.http.request.duration")
+                .description("time from a request's parsed headers to its answer written, by endpoint and status")
+                .tag("endpoint", endpoint).tag("status", Integer.toString(status)).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60)).register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     // ------------------------------------------------------------------------------------ shutdown
@@ -412,6 +528,7 @@ public final class TranslationServer implements AutoCloseable {
         private PrometheusMeterRegistry registry;
         private long maxBodyBytes = 32L << 20;
         private Duration requestTimeout = Duration.ofSeconds(30);
+        private Duration warmUp = Duration.ZERO;
         private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private int workerThreads = 4 * Math.max(2, Runtime.getRuntime().availableProcessors());
 
@@ -457,6 +574,16 @@ public final class TranslationServer implements AutoCloseable {
                 throw new IllegalArgumentException("requestTimeout: expected a positive duration, got " + timeout);
             }
             this.requestTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How long {@link TranslationServer#start()} sends requests to the server itself before it returns
+         * (readiness false meanwhile), so that the first users do not wait for the JIT. Default none.
+         */
+        public Builder warmUp(Duration time) {
+            if (time == null || time.isNegative()) throw new IllegalArgumentException("warmUp: expected a duration >= 0, got " + time);
+            this.warmUp = time;
             return this;
         }
 

@@ -93,7 +93,7 @@ public final class ServingFixtures {
     /** Records what a service reports. */
     public static final class Recorder implements ServiceMetrics {
         public final List<Integer> batchSizes = new ArrayList<>();
-        public int accepted, rejected, succeeded, failed, timedOut;
+        public int accepted, rejected, succeeded, failed, timedOut, cancelled;
 
         @Override
         public synchronized void requestAccepted() {
@@ -118,6 +118,11 @@ public final class ServingFixtures {
         @Override
         public synchronized void requestTimedOut() {
             timedOut++;
+        }
+
+        @Override
+        public synchronized void requestCancelled() {
+            cancelled++;
         }
 
         @Override

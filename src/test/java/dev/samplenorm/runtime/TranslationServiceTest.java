@@ -206,8 +206,10 @@ class TranslationServiceTest {
             assertEquals(1, service.queueDepth());
             assertTrue(f.cancel(false));
             assertEquals(0, service.queueDepth());
+            assertEquals(1, metrics.cancelled, "counted as cancelled");
         }
         assertEquals(List.of(), metrics.batchSizes());
+        assertEquals(0, metrics.succeeded + metrics.failed + metrics.timedOut);
     }
 
     @Test

@@ -22,12 +22,15 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -277,7 +280,8 @@ class TranslationServerTest {
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
         String text = new String(r.body());
         for (String name : List.of("samplenorm_inference_requests_accepted_total{model=\"shapes\"}", "samplenorm_inference_requests_rejected_total",
-                "samplenorm_inference_requests_failed_total", "samplenorm_inference_requests_timed_out_total", "samplenorm_inference_queue_depth",
+                "samplenorm_inference_requests_failed_total", "samplenorm_inference_requests_timed_out_total",
+                "samplenorm_inference_requests_cancelled_total", "samplenorm_inference_queue_depth",
                 "samplenorm_inference_queue_duration_seconds_bucket", "samplenorm_inference_compute_duration_seconds_bucket",
                 "samplenorm_inference_request_duration_seconds_bucket", "samplenorm_inference_batch_size_bucket",
                 "samplenorm_http_responses_total{endpoint=\"translate\",status=\"200\"}")) {
@@ -348,6 +352,131 @@ class TranslationServerTest {
         stopper.start();
         stopper.join(60_000);
         assertEquals(200, inFlight.get(60, TimeUnit.SECONDS).statusCode(), "the request in flight was answered");
+    }
+
+    @Test
+    void aWarmUpSendsTranslationsThroughTheServerBeforeStartReturns() throws Exception {
+        ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(4).maxQueueDelay(Duration.ofMillis(2)).metrics(metrics).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).warmUp(Duration.ofMillis(300)).build().start();
+        try {
+            synchronized (metrics) {
+                assertTrue(metrics.succeeded >= 1, "the warm-up's requests were translated before start() returned: " + metrics.succeeded);
+                assertEquals(0, metrics.failed + metrics.rejected);
+            }
+            assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()).statusCode(), "ready after the warm-up");
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
+    void aClientThatDisconnectsTakesItsQueuedRequestWithIt() throws Exception {
+        // The batch waits for 64 images that never come, so a request stays queued until its client goes away.
+        ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(64).maxQueueDelay(Duration.ofHours(1)).queueCapacity(4).metrics(metrics).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).build().start();
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        try {
+            try (Socket socket = new Socket("127.0.0.1", s.port())) {
+                OutputStream out = socket.getOutputStream();
+                out.write(request("/v1/translate", png));
+                out.flush();
+                awaitQueueDepth(service, 1);
+            } // the client closes its connection before the answer
+            awaitQueueDepth(service, 0);
+            assertEquals(1, metrics.accepted);
+            assertEquals(1, metrics.cancelled, "counted as cancelled");
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (s.inFlight() > 0 && System.nanoTime() < end) Thread.sleep(5);
+            assertEquals(0, s.inFlight(), "the exchange of the cancelled request ended");
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+        assertEquals(List.of(), metrics.batchSizes(), "the cancelled request never ran, not even at shutdown");
+        assertEquals(0, metrics.succeeded + metrics.failed + metrics.timedOut);
+    }
+
+    @Test
+    void watchingForDisconnectsKeepsKeepAliveAndPipeliningIntact() throws Exception {
+        // Each request waits 500 ms for company, so a request written meanwhile reaches the disconnect watch.
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(64).maxQueueDelay(Duration.ofMillis(500)).queueCapacity(4).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).build().start();
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        try (Socket socket = new Socket("127.0.0.1", s.port())) {
+            socket.setSoTimeout(60_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+            out.write(request("/v1/translate", png)); // one request, its answer, then the next on the same connection
+            out.flush();
+            assertEquals(200, readResponse(in, png));
+            // A pipelined request written while the first one is queued: the watch reads it and hands it back.
+            out.write(request("/v1/translate", png));
+            out.flush();
+            awaitQueueDepth(service, 1);
+            out.write(request("/v1/translate", png));
+            out.flush();
+            assertEquals(200, readResponse(in, png));
+            assertEquals(200, readResponse(in, png));
+            // Two requests in one write: Undertow holds the second one itself.
+            out.write(concat(request("/v1/translate", png), request("/v1/translate", png)));
+            out.flush();
+            assertEquals(200, readResponse(in, png));
+            assertEquals(200, readResponse(in, png));
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    private static byte[] request(String path, byte[] png) {
+        byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: " + png.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        return concat(head, png);
+    }
+
+    /** Reads one HTTP/1.1 answer with a Content-Length; a 200 must be the translation of {@code png}. */
+    private static int readResponse(InputStream in, byte[] png) throws Exception {
+        String status = line(in);
+        int code = Integer.parseInt(status.split(" ")[1]);
+        int length = -1;
+        for (String h = line(in); !h.isEmpty(); h = line(in)) {
+            if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(h.substring(15).trim());
+        }
+        assertTrue(length >= 0, "the answer has a Content-Length");
+        byte[] body = in.readNBytes(length);
+        assertEquals(length, body.length, "the whole body arrived");
+        if (code == 200) {
+            try (Mat input = decode(png); Mat outImage = decode(body)) {
+                Mat alone = reference.translate(List.of(input)).get(0);
+                assertArrayEquals(ServingFixtures.bytes(alone), ServingFixtures.bytes(outImage));
+            }
+        }
+        return code;
+    }
+
+    private static String line(InputStream in) throws Exception {
+        StringBuilder b = new StringBuilder();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) throw new java.io.EOFException("the connection closed in the middle of an answer");
+            if (c != '\r') b.append((char) c);
+        }
+        return b.toString();
+    }
+
+    private static void awaitQueueDepth(TranslationService service, int depth) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (service.queueDepth() != depth && System.nanoTime() < end) Thread.sleep(5);
+        assertEquals(depth, service.queueDepth(), "queue depth");
     }
 
     static byte[] resource(String name) throws Exception {

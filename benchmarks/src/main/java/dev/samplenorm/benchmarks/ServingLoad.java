@@ -25,7 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -37,8 +36,10 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * <li>{@code loop SECONDS MODEL.onnx IMAGE.png}: the in-process baseline, a single-thread
  * {@link Generator} loop doing the work of one {@code /v1/translate} request (PNG decode, translate,
  * PNG encode) back to back;
- * <li>{@code open URL IMAGE.png RATE SECONDS}: an open-loop run at a fixed arrival rate (the overload
- * run), reconciling sent = answered + rejected + errors and checking every 200 body;
+ * <li>{@code open URL IMAGE.png RATE SECONDS [WARMUP_SECONDS]}: an open-loop run at a fixed arrival rate
+ * (below capacity, and the overload run) after a warm-up at the same rate (default 5 s), reconciling
+ * sent = answered + rejected + errors, checking every 200 body, and putting the server's own request
+ * durations (from its {@code /metrics}) beside the client's;
  * <li>{@code burst URL IMAGE.png COUNT}: COUNT requests at once, then waits for every answer (the SIGTERM
  * run: the script sends SIGTERM while they are in flight);
  * <li>{@code faults HOST PORT IMAGE.png}: disconnecting clients, malformed, truncated and bomb images.
@@ -50,7 +51,8 @@ public final class ServingLoad {
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "loop" -> loop(Integer.parseInt(args[1]), Path.of(args[2]), Files.readAllBytes(Path.of(args[3])));
-            case "open" -> open(args[1], Files.readAllBytes(Path.of(args[2])), Double.parseDouble(args[3]), Integer.parseInt(args[4]));
+            case "open" -> open(args[1], Files.readAllBytes(Path.of(args[2])), Double.parseDouble(args[3]), Integer.parseInt(args[4]),
+                    args.length > 5 ? Integer.parseInt(args[5]) : 5);
             case "burst" -> burst(args[1], Files.readAllBytes(Path.of(args[2])), Integer.parseInt(args[3]));
             case "faults" -> faults(args[1], Integer.parseInt(args[2]), Files.readAllBytes(Path.of(args[3])));
             default -> throw new IllegalArgumentException("expected loop, open, burst or faults, got " + args[0]);
@@ -81,32 +83,24 @@ public final class ServingLoad {
         }
     }
 
-    private static void open(String url, byte[] png, double rate, int seconds) throws Exception {
-        HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
+    private static void open(String url, byte[] png, double rate, int seconds, int warmUpSeconds) throws Exception {
+        // HTTP/1.1 as wrk and most service clients speak it (the JDK's default would try an h2c upgrade on each new connection).
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Executors.newFixedThreadPool(4)).build();
         HttpRequest request = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "image/png").timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build();
-        ConcurrentLinkedQueue<long[]> results = new ConcurrentLinkedQueue<>(); // {status, nanos, ok}
-        AtomicLong sent = new AtomicLong();
-        List<CompletableFuture<?>> all = new ArrayList<>();
-        long period = (long) (1e9 / rate);
-        long start = System.nanoTime(), end = start + TimeUnit.SECONDS.toNanos(seconds);
-        for (long next = start; next < end; next += period) {
-            long wait = next - System.nanoTime();
-            if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
-            long t = System.nanoTime();
-            sent.incrementAndGet();
-            all.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).handle((r, e) -> {
-                long nanos = System.nanoTime() - t;
-                if (e != null) {
-                    results.add(new long[] {-1, nanos, 0});
-                } else {
-                    results.add(new long[] {r.statusCode(), nanos, r.statusCode() == 200 ? checkPng(r.body()) : 1});
-                }
-                return null;
-            }));
+        String metricsUrl = URI.create(url).resolve("/metrics").toString();
+        if (warmUpSeconds > 0) { // JIT and connections of both sides, at the same rate, not counted
+            schedule(http, request, rate, warmUpSeconds, new ConcurrentLinkedQueue<>(), new ArrayList<>());
         }
+        String before = scrape(http, metricsUrl);
+        ConcurrentLinkedQueue<long[]> results = new ConcurrentLinkedQueue<>(); // {status, nanos, ok}
+        List<Long> lateness = new ArrayList<>();
+        long start = System.nanoTime();
+        List<CompletableFuture<?>> all = schedule(http, request, rate, seconds, results, lateness);
         double sendSeconds = (System.nanoTime() - start) / 1e9;
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+        String after = scrape(http, metricsUrl);
+        long sent = all.size();
         List<Long> ok = new ArrayList<>(), rejected = new ArrayList<>();
         long answered = 0, rejectedCount = 0, unavailable = 0, errors = 0, bad = 0;
         for (long[] r : results) {
@@ -125,12 +119,90 @@ public final class ServingLoad {
             }
         }
         System.out.printf(Locale.ROOT,
-                "open: rate %.1f/s for %.1f s: sent %d = answered %d + rejected 429 %d + 503 %d + errors %d (%s); bad 200 bodies %d;"
-                        + " goodput %.1f/s; 200 latency %s; rejection latency %s%n",
-                rate, sendSeconds, sent.get(), answered, rejectedCount, unavailable, errors,
-                sent.get() == answered + rejectedCount + unavailable + errors ? "reconciled" : "NOT RECONCILED", bad, answered / sendSeconds,
+                "open: rate %.1f/s for %.1f s after %d s of warm-up: sent %d = answered %d + rejected 429 %d + 503 %d + errors %d (%s);"
+                        + " bad 200 bodies %d; goodput %.1f/s; 200 latency %s; rejection latency %s%n",
+                rate, sendSeconds, warmUpSeconds, sent, answered, rejectedCount, unavailable, errors,
+                sent == answered + rejectedCount + unavailable + errors ? "reconciled" : "NOT RECONCILED", bad, answered / sendSeconds,
                 percentiles(ok), percentiles(rejected));
+        System.out.printf(Locale.ROOT, "open: sender lateness (actual minus scheduled send time; counted in the latencies above) %s%n",
+                percentiles(lateness));
+        for (String status : List.of("200", "429")) {
+            System.out.printf(Locale.ROOT, "open: server-side %s (headers parsed to answer written, histogram bucket bounds) %s%n", status,
+                    serverPercentiles(before, after, status));
+        }
         System.exit(0);
+    }
+
+    /**
+     * Sends at fixed intervals from {@code start}, whatever the answers do (open loop). Latency runs from
+     * the scheduled send time, so a late sender (GC, CPU contention) shows in the numbers instead of
+     * hiding them (coordinated omission).
+     */
+    private static List<CompletableFuture<?>> schedule(HttpClient http, HttpRequest request, double rate, int seconds,
+            ConcurrentLinkedQueue<long[]> results, List<Long> lateness) throws InterruptedException {
+        List<CompletableFuture<?>> all = new ArrayList<>();
+        long period = (long) (1e9 / rate);
+        long start = System.nanoTime(), end = start + TimeUnit.SECONDS.toNanos(seconds);
+        for (long next = start; next < end; next += period) {
+            long wait = next - System.nanoTime();
+            if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
+            long scheduled = next;
+            lateness.add(System.nanoTime() - scheduled);
+            all.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).handle((r, e) -> {
+                long nanos = System.nanoTime() - scheduled;
+                if (e != null) {
+                    results.add(new long[] {-1, nanos, 0});
+                } else {
+                    results.add(new long[] {r.statusCode(), nanos, r.statusCode() == 200 ? checkPng(r.body()) : 1});
+                }
+                return null;
+            }));
+        }
+        return all;
+    }
+
+    private static String scrape(HttpClient http, String url) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    /** p50/p90/p99 upper bounds of the server's translate duration histogram for one status, counted between two scrapes. */
+    private static String serverPercentiles(String before, String after, String status) {
+        java.util.TreeMap<Double, Long> a = buckets(after, status), b = buckets(before, status);
+        if (a.isEmpty()) return "n/a";
+        java.util.TreeMap<Double, Long> d = new java.util.TreeMap<>();
+        a.forEach((le, n) -> d.put(le, n - b.getOrDefault(le, 0L)));
+        long total = d.lastEntry().getValue();
+        if (total == 0) return "n/a";
+        StringBuilder out = new StringBuilder(total + " requests:");
+        for (double q : new double[] {0.5, 0.9, 0.99}) {
+            for (java.util.Map.Entry<Double, Long> e : d.entrySet()) {
+                if (e.getValue() >= Math.ceil(q * total)) {
+                    out.append(String.format(Locale.ROOT, " p%d <= %s", Math.round(q * 100),
+                            e.getKey().isInfinite() ? "+Inf" : String.format(Locale.ROOT, "%.1f ms", e.getKey() * 1e3)));
+                    break;
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static java.util.TreeMap<Double, Long> buckets(String metrics, String status) {
+        java.util.TreeMap<Double, Long> out = new java.util.TreeMap<>();
+        for (String line : metrics.split("\n")) {
+            if (!line.startsWith("samplenorm_http_request_duration_seconds_bucket{") || !line.contains("endpoint=\"translate\"")
+                    || !line.contains("status=\"" + status + "\"")) {
+                continue;
+            }
+            int i = line.indexOf("le=\"") + 4;
+            String le = line.substring(i, line.indexOf('"', i));
+            double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+            out.put(bound, (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+        }
+        return out;
     }
 
     private static void burst(String url, byte[] png, int count) throws Exception {

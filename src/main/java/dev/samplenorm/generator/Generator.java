@@ -22,6 +22,7 @@ import dev.samplenorm.kernels.PixelMapping;
 import dev.samplenorm.kernels.StatsScope;
 import dev.samplenorm.onnx.ModelInfo;
 import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.onnx.ConvTransposeRewrite;
 import dev.samplenorm.onnx.OpenCvNets;
 import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
@@ -218,7 +219,7 @@ public final class Generator implements AutoCloseable {
                     ? StatisticsRewrite.rewrite(sized, mode, OpenCvShapes.atInput(1, c, h, w))
                     : runningForm;
         }
-        net = OpenCvNets.read(rewritten);
+        net = OpenCvNets.read(subPixelWhereFaster(rewritten));
         // Kept until close(), also past a PointerScope of the caller (JavaCPP attaches new objects to
         // the innermost scope and frees them when it closes): one more reference than the scope holds.
         net.retainReference();
@@ -238,6 +239,11 @@ public final class Generator implements AutoCloseable {
         }
         nets.put(key, net);
         return net;
+    }
+
+    /** Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device. */
+    private OnnxModel subPixelWhereFaster(OnnxModel rewritten) {
+        return options.convTranspose().subPixelOn(device) ? ConvTransposeRewrite.rewrite(rewritten) : rewritten;
     }
 
     /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */

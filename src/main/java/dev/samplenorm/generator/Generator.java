@@ -142,7 +142,8 @@ public final class Generator implements AutoCloseable {
                 ? new DropoutMasks(options.dropoutSeed().getAsLong()) : null;
         this.device = chooseDevice(options);
         LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device
-                + (options.precision() == Precision.FP16 ? ", precision fp16" : ""));
+                + (options.precision() == Precision.FP16 ? ", precision fp16" : "")
+                + (options.convTranspose().subPixelOn(device) ? "; strided ConvTranspose in sub-pixel form" : ""));
         if (modelC > 0 && modelH > 0 && modelW > 0) {
             // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
             try {

@@ -58,7 +58,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 5, time = 5)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+// -Xss8m: on an AMD EPYC machine ONNX Runtime 1.29's environment crashed the JVM (SIGSEGV, no
+// error report) with the default 1 MiB thread stack and this class path.
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-Xss8m"})
 public class GeneratorBenchmark {
 
     static final int C = 3, H = BenchModels.SIZE, W = BenchModels.SIZE;

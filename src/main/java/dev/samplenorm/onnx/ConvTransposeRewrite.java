@@ -143,10 +143,11 @@ public final class ConvTransposeRewrite {
         }
 
         ModelProto build() {
-            // Initializers that only the replaced ConvTransposes read go with them.
+            // Initializers and Constant nodes that only the replaced ConvTransposes read go with them.
             Set<String> reads = new HashSet<>();
             for (NodeProto n : nodes) Graphs.collectReads(n, reads);
             for (ValueInfoProto o : graph.getOutputList()) reads.add(o.getName());
+            nodes.removeIf(n -> Graphs.is(n, "Constant") && n.getOutputCount() == 1 && !reads.contains(n.getOutput(0)));
             List<TensorProto> kept = new ArrayList<>();
             Set<String> removed = new HashSet<>();
             for (TensorProto t : graph.getInitializerList()) {

@@ -43,7 +43,7 @@ import java.util.Set;
  * <p>Rewritten: default-domain ConvTranspose on 4-D tensors with constant float weights (and bias),
  * equal strides s >= 2 on both axes, {@code group = 1}, dilations 1, explicit pads (no
  * {@code auto_pad}, no {@code output_shape}) with {@code floor(p_begin / s) < ceil(k / s)}. Every
- * other ConvTranspose is left as it is; {@link #skipped} says which and why.
+ * other ConvTranspose is left as it is; {@link #report} says which and why.
  */
 public final class ConvTransposeRewrite {
 

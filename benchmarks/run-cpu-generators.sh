@@ -18,7 +18,7 @@ echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | 
     | tee "$out.txt"
 echo "# java -cp ... org.openjdk.jmh.Main -rf json -rff $out.json ${*:-GeneratorBenchmark}" | tee -a "$out.txt"
 if [ -z "${SKIP_CHECK:-}" ]; then
-    java -Xmx6g -cp "$cp" dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \
+    java -Xmx6g -Xss8m -cp "$cp" dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \
         | tee -a "$out.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "samplenorm and ONNX Runtime disagree; not timing" >&2; exit 1; }
 fi

@@ -21,6 +21,10 @@ def main(paths):
     for r in runs:
         name = r["benchmark"].rsplit(".", 1)[1]
         p = r.get("params", {})
+        # ConvTranspose form and OpenCV thread count, where the run has them, go with the name.
+        extra = [f"{k}={p[k]}" for k in ("convTranspose", "cvThreads") if k in p]
+        if extra:
+            name += " (" + ", ".join(extra) + ")"
         n = int(p.get("batch", 1))
         m = r["primaryMetric"]
         if r["mode"] == "sample":

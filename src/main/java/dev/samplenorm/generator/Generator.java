@@ -22,6 +22,7 @@ import dev.samplenorm.kernels.PixelMapping;
 import dev.samplenorm.kernels.StatsScope;
 import dev.samplenorm.onnx.ModelInfo;
 import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.onnx.ConvTransposeRewrite;
 import dev.samplenorm.onnx.OpenCvNets;
 import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
@@ -141,7 +142,8 @@ public final class Generator implements AutoCloseable {
                 ? new DropoutMasks(options.dropoutSeed().getAsLong()) : null;
         this.device = chooseDevice(options);
         LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device
-                + (options.precision() == Precision.FP16 ? ", precision fp16" : ""));
+                + (options.precision() == Precision.FP16 ? ", precision fp16" : "")
+                + (options.convTranspose().subPixelOn(device) ? "; strided ConvTranspose in sub-pixel form" : ""));
         if (modelC > 0 && modelH > 0 && modelW > 0) {
             // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
             try {
@@ -218,7 +220,7 @@ public final class Generator implements AutoCloseable {
                     ? StatisticsRewrite.rewrite(sized, mode, OpenCvShapes.atInput(1, c, h, w))
                     : runningForm;
         }
-        net = OpenCvNets.read(rewritten);
+        net = OpenCvNets.read(subPixelWhereFaster(rewritten));
         // Kept until close(), also past a PointerScope of the caller (JavaCPP attaches new objects to
         // the innermost scope and frees them when it closes): one more reference than the scope holds.
         net.retainReference();
@@ -238,6 +240,11 @@ public final class Generator implements AutoCloseable {
         }
         nets.put(key, net);
         return net;
+    }
+
+    /** Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device. */
+    private OnnxModel subPixelWhereFaster(OnnxModel rewritten) {
+        return options.convTranspose().subPixelOn(device) ? ConvTransposeRewrite.rewrite(rewritten) : rewritten;
     }
 
     /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */

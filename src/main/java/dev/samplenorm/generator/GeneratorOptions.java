@@ -12,9 +12,27 @@ import java.util.Set;
  * How a {@link Generator} runs its model. Immutable; build with {@link #builder()}, e.g.
  * {@code GeneratorOptions.builder().statistics(StatisticsMode.BATCH).device(Device.cpu()).build()}.
  * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, precision fp32, eps 1e-5, swapRB
- * true, {@link ResizePolicy#RESIZE}, dropout off.
+ * true, {@link ResizePolicy#RESIZE}, dropout off, {@link ConvTransposeForm#AUTO}.
  */
 public final class GeneratorOptions {
+
+    /**
+     * How the network's strided ConvTranspose layers are run (see
+     * {@link dev.samplenorm.onnx.ConvTransposeRewrite}). The outputs agree to float rounding either way.
+     */
+    public enum ConvTransposeForm {
+        /** {@link #SUB_PIXEL} on the CPU, where it measures faster; {@link #AS_EXPORTED} on CUDA, not yet measured there. */
+        AUTO,
+        /** Rewritten as one Conv, DepthToSpace and Slice each. */
+        SUB_PIXEL,
+        /** Kept as the model has them. */
+        AS_EXPORTED;
+
+        /** Whether the rewrite applies on {@code device} (a resolved device, not auto). */
+        public boolean subPixelOn(Device device) {
+            return this == SUB_PIXEL || (this == AUTO && device.isCpu());
+        }
+    }
 
     /** The eps that {@link StatisticsMode#INPUT} adds to the input variance by default (as BatchNorm does). */
     public static final double DEFAULT_EPS = 1e-5;
@@ -32,6 +50,7 @@ public final class GeneratorOptions {
     private final boolean swapRB;
     private final ResizePolicy resize;
     private final Long dropoutSeed;
+    private final ConvTransposeForm convTranspose;
 
     private GeneratorOptions(Builder b) {
         this.statistics = b.statistics;
@@ -41,6 +60,7 @@ public final class GeneratorOptions {
         this.swapRB = b.swapRB;
         this.resize = b.resize;
         this.dropoutSeed = b.dropoutSeed;
+        this.convTranspose = b.convTranspose;
     }
 
     /** All defaults. */
@@ -62,6 +82,7 @@ public final class GeneratorOptions {
         b.swapRB = swapRB;
         b.resize = resize;
         b.dropoutSeed = dropoutSeed;
+        b.convTranspose = convTranspose;
         return b;
     }
 
@@ -101,12 +122,18 @@ public final class GeneratorOptions {
         return dropoutSeed == null ? OptionalLong.empty() : OptionalLong.of(dropoutSeed);
     }
 
+    /** How strided ConvTranspose layers run; {@link ConvTransposeForm#AUTO} by default. */
+    public ConvTransposeForm convTranspose() {
+        return convTranspose;
+    }
+
     @Override
     public String toString() {
         return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + device + ", precision="
                 + precision.cliName() + ", eps=" + eps
                 + ", swapRB=" + swapRB + ", resize=" + resize
-                + ", dropout=" + (dropoutSeed == null ? "off" : "seed " + dropoutSeed) + "}";
+                + ", dropout=" + (dropoutSeed == null ? "off" : "seed " + dropoutSeed)
+                + ", convTranspose=" + convTranspose + "}";
     }
 
     public static final class Builder {
@@ -117,6 +144,7 @@ public final class GeneratorOptions {
         private boolean swapRB = true;
         private ResizePolicy resize = ResizePolicy.RESIZE;
         private Long dropoutSeed;
+        private ConvTransposeForm convTranspose = ConvTransposeForm.AUTO;
 
         private Builder() {}
 
@@ -184,6 +212,12 @@ public final class GeneratorOptions {
          */
         public Builder dropout(long seed) {
             this.dropoutSeed = seed;
+            return this;
+        }
+
+        /** How strided ConvTranspose layers run: {@link ConvTransposeForm#AUTO} (the default) picks by device. */
+        public Builder convTranspose(ConvTransposeForm form) {
+            this.convTranspose = Objects.requireNonNull(form, "ConvTranspose form");
             return this;
         }
 

@@ -36,6 +36,9 @@
  *   <li>{@link dev.samplenorm.onnx.ModelInfo}: operator set, inputs and outputs, BatchNorm /
  *       Dropout counts, training-form detection and warnings.
  *   <li>{@link dev.samplenorm.onnx.StatisticsRewrite}: the rewrite, a function from model to model.
+ *   <li>{@link dev.samplenorm.onnx.ConvTransposeRewrite}: strided ConvTranspose into Conv, DepthToSpace
+ *       and Slice (the sub-pixel form), which OpenCV's CPU backend runs faster; applied after the
+ *       statistics rewrite where {@code GeneratorOptions.convTranspose()} asks for it.
  *   <li>{@link dev.samplenorm.onnx.OpenCvShapes}: where the {@code batch} pattern gets H and W:
  *       from OpenCV's own shape report ({@code Net.getLayerShapes}) for a concrete input shape,
  *       because a training-mode export (e.g. a ResNet generator with reflect padding) computes its

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -28,6 +29,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -36,7 +38,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@link #openCv}: {@code Generator.translateBlob} on an N x 3 x 256 x 256 float blob in
- *       [-1, 1], per statistics mode and batch size;
+ *       [-1, 1], per statistics mode, batch size, ConvTranspose form ({@code convTranspose}: sub-pixel
+ *       rewrite or as exported) and OpenCV thread count ({@code cvThreads}, 0 = OpenCV's default);
+ *   <li>{@link #openCvTwoInstances}: two generators (batch mode) called at once from two threads,
+ *       for OpenCV's thread count ({@code cvThreads}) with several instances in one process;
  *   <li>{@link #onnxRuntime}: the same training export and blob through ONNX Runtime's
  *       {@code OrtSession.run} (BatchNorm with batch statistics, as samplenorm's {@code batch} mode);
  *   <li>{@link #latencyOpenCv} / {@link #latencyOnnxRuntime}: one 256 x 256 8-bit BGR image to one
@@ -53,7 +58,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 5, time = 5)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+// -Xss8m: on an AMD EPYC machine ONNX Runtime 1.29's environment crashed the JVM (SIGSEGV, no
+// error report) with the default 1 MiB thread stack and this class path.
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-Xss8m"})
 public class GeneratorBenchmark {
 
     static final int C = 3, H = BenchModels.SIZE, W = BenchModels.SIZE;
@@ -67,7 +74,18 @@ public class GeneratorBenchmark {
     }
 
     static Generator load(OnnxModel model, StatisticsMode mode) {
-        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).build());
+        return load(model, mode, GeneratorOptions.ConvTransposeForm.AUTO);
+    }
+
+    static Generator load(OnnxModel model, StatisticsMode mode, GeneratorOptions.ConvTransposeForm convTranspose) {
+        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).convTranspose(convTranspose)
+                .build());
+    }
+
+    /** Sets OpenCV's (process-wide) thread count where {@code threads} > 0; 0 keeps OpenCV's default (one per core). */
+    static void openCvThreads(int threads) {
+        if (threads > 0) opencv_core.setNumThreads(threads);
+        System.err.printf("%nOpenCV threads: %d%n", opencv_core.getNumThreads());
     }
 
     @State(Scope.Benchmark)
@@ -78,13 +96,23 @@ public class GeneratorBenchmark {
         @Param({"1", "4", "16"})
         public int batch;
 
+        /** {@code SUB_PIXEL} or {@code AS_EXPORTED} (see {@link GeneratorOptions.ConvTransposeForm}). */
+        @Param({"SUB_PIXEL", "AS_EXPORTED"})
+        public String convTranspose;
+
+        /** OpenCV's thread count; 0 = OpenCV's default. */
+        @Param({"0"})
+        public int cvThreads;
+
         Generator generator;
         Mat blob;
 
         @Setup(Level.Trial)
         public void setUp() {
+            openCvThreads(cvThreads);
             long t0 = System.nanoTime();
-            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode));
+            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode),
+                    GeneratorOptions.ConvTransposeForm.valueOf(convTranspose));
             System.err.printf("%nGenerator.load(unet_256, %s): %.2f s%n", mode, (System.nanoTime() - t0) / 1e9);
             blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
             new FloatPointer(blob.data()).put(randomBlob(batch, 42));
@@ -117,6 +145,36 @@ public class GeneratorBenchmark {
         public void tearDown() throws OrtException {
             input.close();
             ort.close();
+        }
+    }
+
+    /**
+     * One generator per JMH thread, for {@link #openCvTwoInstances}: two instances in one process,
+     * as a server with two workers runs them; OpenCV's thread count is process-wide.
+     */
+    @State(Scope.Thread)
+    public static class OpenCvInstance {
+        @Param({"1", "4"})
+        public int batch;
+
+        @Param({"0"})
+        public int cvThreads;
+
+        Generator generator;
+        Mat blob;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            openCvThreads(cvThreads);
+            generator = load(BenchModels.readUnet256(), StatisticsMode.BATCH);
+            blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
+            new FloatPointer(blob.data()).put(randomBlob(batch, 42));
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            generator.close();
+            blob.close();
         }
     }
 
@@ -175,6 +233,15 @@ public class GeneratorBenchmark {
 
     @Benchmark
     public void openCv(OpenCv s, Blackhole bh) {
+        try (Mat out = s.generator.translateBlob(s.blob)) {
+            bh.consume(out.address());
+        }
+    }
+
+    /** Two generators called at once from two threads (batch mode, ConvTranspose form by device); the score is per call. */
+    @Benchmark
+    @Threads(2)
+    public void openCvTwoInstances(OpenCvInstance s, Blackhole bh) {
         try (Mat out = s.generator.translateBlob(s.blob)) {
             bh.consume(out.address());
         }

@@ -1,0 +1,141 @@
+package dev.samplenorm.benchmarks;
+
+import static org.bytedeco.opencv.global.opencv_core.CV_32F;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Generator;
+import dev.samplenorm.generator.GeneratorOptions.ConvTransposeForm;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * unet_256 on the CPU, configurations measured in alternation: every round runs each configuration
+ * once, in turn, so that a change of machine load hits all of them alike (on a shared machine,
+ * JMH's one-trial-after-another grid can put minutes of different load between two rows). Reports
+ * per configuration the median, min and max of the call times, and the median over rounds of each
+ * configuration's time divided by the first configuration's time in the same round.
+ *
+ * <pre>
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison forms N ROUNDS     # batch mode: sub-pixel, as exported, ONNX Runtime; sample mode sub-pixel
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison threads N ROUNDS   # OpenCV threads 1 vs 2, one and two instances
+ * </pre>
+ *
+ * (ONNX Runtime 1.29's environment crashed the JVM with the default 1 MiB main-thread stack on the
+ * AMD EPYC machine with this class path; {@code -Xss8m} avoids it.)
+ */
+public final class InterleavedCpuComparison {
+
+    static final int C = GeneratorBenchmark.C, H = GeneratorBenchmark.H, W = GeneratorBenchmark.W;
+
+    interface Call {
+        void run() throws Exception;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String what = args[0];
+        int n = Integer.parseInt(args[1]), rounds = Integer.parseInt(args[2]);
+        int cores = Runtime.getRuntime().availableProcessors();
+        float[] x = GeneratorBenchmark.randomBlob(n, 42);
+        Mat blob = new Mat(new int[] {n, C, H, W}, CV_32F);
+        new FloatPointer(blob.data()).put(x);
+        Map<String, Call> calls = new LinkedHashMap<>();
+        List<AutoCloseable> resources = new ArrayList<>();
+        var model = BenchModels.readUnet256();
+        if (what.equals("forms")) {
+            Generator sub = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
+            Generator exported = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.AS_EXPORTED);
+            Generator sample = GeneratorBenchmark.load(model, StatisticsMode.SAMPLE, ConvTransposeForm.SUB_PIXEL);
+            OnnxRuntimeGenerator ort = new OnnxRuntimeGenerator(model);
+            OnnxTensor input = ort.tensor(x, n, C, H, W);
+            resources.addAll(List.of(sub, exported, sample, input, ort));
+            calls.put("opencv batch as exported", () -> translate(exported, blob));
+            calls.put("opencv batch sub-pixel", () -> translate(sub, blob));
+            calls.put("opencv sample sub-pixel", () -> translate(sample, blob));
+            calls.put("onnxruntime batch", () -> {
+                try (OrtSession.Result r = ort.run(input)) {
+                    r.get(0);
+                }
+            });
+        } else if (what.equals("threads")) {
+            Generator a = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
+            Generator b = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
+            Mat blob2 = blob.clone();
+            ExecutorService two = Executors.newFixedThreadPool(2);
+            resources.addAll(List.of(a, b, blob2, two::shutdown));
+            for (int threads : new int[] {cores, 1}) {
+                calls.put("1 instance, " + threads + " OpenCV threads", () -> {
+                    opencv_core.setNumThreads(threads);
+                    translate(a, blob);
+                });
+            }
+            for (int threads : new int[] {cores, 1}) {
+                // Two calls at once, one per instance: the time until both are done (2N images).
+                calls.put("2 instances at once, " + threads + " OpenCV threads", () -> {
+                    opencv_core.setNumThreads(threads);
+                    Future<?> f = two.submit(() -> translate(a, blob));
+                    Future<?> g = two.submit(() -> translate(b, blob2));
+                    f.get();
+                    g.get();
+                });
+            }
+        } else {
+            throw new IllegalArgumentException("expected forms or threads, got " + what);
+        }
+        System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%n", what, n, rounds, cores, loadAverage());
+        for (Call c : calls.values()) c.run(); // warm-up: each network is built and run once
+        Map<String, double[]> ms = new LinkedHashMap<>();
+        for (String k : calls.keySet()) ms.put(k, new double[rounds]);
+        for (int r = 0; r < rounds; r++) {
+            for (var e : calls.entrySet()) {
+                long t0 = System.nanoTime();
+                e.getValue().run();
+                ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        double[] first = ms.values().iterator().next();
+        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round) |");
+        System.out.println("|---|---|---|---|");
+        for (var e : ms.entrySet()) {
+            double[] v = e.getValue();
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) ratio[r] = v[r] / first[r];
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f |%n", e.getKey(), median(v), Arrays.stream(v).min().orElse(0),
+                    Arrays.stream(v).max().orElse(0), median(ratio));
+        }
+        System.out.printf("# load average after: %s%n", loadAverage());
+        for (AutoCloseable c : resources) c.close();
+        blob.close();
+    }
+
+    static void translate(Generator g, Mat blob) {
+        try (Mat out = g.translateBlob(blob)) {
+            out.address();
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static String loadAverage() {
+        try {
+            return String.join(" ", Arrays.copyOf(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" "), 3));
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.samplenorm.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.onnx.proto.Onnx.NodeProto;
+import dev.samplenorm.testing.Tensor;
+import dev.samplenorm.testing.TinyNet;
+import dev.samplenorm.testing.TinyNet.BnForm;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.bytedeco.opencv.opencv_dnn.Net;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The sub-pixel form of ConvTranspose, run by OpenCV DNN (CPU) after the statistics rewrite, against
+ * the double-precision forward pass of the same network. One imported network serves N = 1, 4, 1.
+ *
+ * <p>Tolerance: the rewrite only reorders weights, so it changes nothing but the order of float32
+ * sums. The whole-network bound of {@link RewriteAgainstReferenceTest} (1e-4 relative L2 against
+ * float64, what float32 accumulation over these depths gives) applies unchanged, and the rewritten
+ * network must land within {@link #AGAINST_PLAIN} of the network without the rewrite: float32
+ * rounding of sums over at most a few hundred terms, a few units of 2^-24 each, amplified by the
+ * normalizations of these small nets.
+ */
+class ConvTransposeRewriteTest {
+
+    static final double AGAINST_PLAIN = 1e-5;
+    static final int[] BATCHES = {1, 4, 1};
+
+    record Case(String name, TinyNet net, int c, int h, int w) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** ConvTranspose (out, k, s, p, output_padding, bias) between BatchNorms, as in a U-Net's up path. */
+    static Case upsampling(int opset, int k, int s, int p, int op, boolean bias, int h, int w) {
+        BnForm form = opset >= 14 ? BnForm.TRAINING_3 : BnForm.TRAINING_5;
+        TinyNet net = TinyNet.builder(opset, 3).conv(5, 3, 2, 1, false).batchNorm(form).leakyRelu(0.2f)
+                .convTranspose(4, k, s, p, op, bias).batchNorm(form).relu().conv(3, 3, 1, 1, true).tanh().build();
+        return new Case("k" + k + " s" + s + " p" + p + " op" + op + (bias ? " bias" : "") + " opset " + opset + " " + h + "x" + w,
+                net, 3, h, w);
+    }
+
+    static List<Case> cases() {
+        List<Case> cases = new ArrayList<>();
+        // Pix2Pix's up-sampling: kernel 4, stride 2, pad 1; odd and even, square and not.
+        cases.add(upsampling(14, 4, 2, 1, 0, false, 16, 16));
+        cases.add(upsampling(14, 4, 2, 1, 0, true, 9, 13));
+        cases.add(upsampling(11, 4, 2, 1, 0, false, 7, 5));
+        cases.add(upsampling(9, 4, 2, 1, 0, true, 10, 6));
+        // output_padding, kernels that stride does not divide, no pad, pad beyond the stride.
+        cases.add(upsampling(17, 3, 2, 1, 1, true, 11, 7));
+        cases.add(upsampling(13, 3, 2, 0, 1, false, 6, 9));
+        cases.add(upsampling(15, 2, 2, 0, 0, true, 5, 5));
+        cases.add(upsampling(15, 4, 4, 0, 0, true, 5, 6));
+        cases.add(upsampling(15, 4, 4, 2, 0, true, 5, 6));
+        cases.add(upsampling(15, 4, 4, 0, 3, true, 5, 6));
+        cases.add(upsampling(15, 5, 2, 2, 1, false, 9, 8));
+        cases.add(upsampling(15, 5, 3, 1, 2, true, 7, 10));
+        cases.add(upsampling(9, 3, 3, 0, 0, false, 6, 6));
+        cases.add(upsampling(14, 6, 2, 3, 0, true, 8, 11));
+        cases.add(upsampling(14, 4, 4, 2, 3, true, 5, 6));
+        cases.add(upsampling(14, 1, 2, 0, 1, true, 5, 7));
+        return cases;
+    }
+
+    static Stream<Arguments> casesAndModes() {
+        List<Arguments> a = new ArrayList<>();
+        for (Case c : cases()) {
+            for (StatisticsMode m : new StatisticsMode[] {StatisticsMode.SAMPLE, StatisticsMode.BATCH, StatisticsMode.RUNNING}) {
+                a.add(Arguments.of(c, m));
+            }
+        }
+        return a.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("casesAndModes")
+    void theSubPixelFormMatchesTheReferenceAndThePlainNetwork(Case c, StatisticsMode mode) {
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, OpenCvShapes.atInput(1, c.c(), c.h(), c.w()));
+        OnnxModel subPixel = ConvTransposeRewrite.rewrite(plain);
+        assertEquals(0, count(subPixel, "ConvTranspose"), c + ": every ConvTranspose is rewritten");
+        try (Net a = OpenCvNets.read(plain); Net b = OpenCvNets.read(subPixel)) {
+            for (int n : BATCHES) {
+                Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 31 + n);
+                Tensor ya = RewriteAgainstReferenceTest.run(a, x), yb = RewriteAgainstReferenceTest.run(b, x);
+                Tensor ref = c.net().reference(x, mode);
+                assertEquals(ref.h(), yb.h(), c + ": output height");
+                assertEquals(ref.w(), yb.w(), c + ": output width");
+                double toRef = yb.relativeL2(ref), toPlain = yb.relativeL2(ya);
+                assertTrue(toRef <= RewriteAgainstReferenceTest.TOLERANCE, c + " " + mode + " N=" + n + ": relative L2 to float64 " + toRef + " (plain: " + ya.relativeL2(ref) + ", to plain " + toPlain + ")");
+                assertTrue(toPlain <= AGAINST_PLAIN, c + " " + mode + " N=" + n + ": relative L2 to the plain network " + toPlain);
+            }
+        }
+    }
+
+    @Test
+    void pix2pixUpsamplingBecomesConvDepthToSpaceAndSlice() {
+        OnnxModel m = ConvTransposeRewrite.rewrite(upsampling(14, 4, 2, 1, 0, true, 8, 8).net().model());
+        assertEquals(0, count(m, "ConvTranspose"));
+        assertEquals(1, count(m, "DepthToSpace"));
+        assertEquals(1, count(m, "Slice"));
+        assertEquals(3, count(m, "Conv"));
+        assertEquals(new ConvTransposeRewrite.Report(0, List.of()), ConvTransposeRewrite.report(m));
+    }
+
+    @Test
+    void aModelWithoutConvTransposeIsReturnedAsItIs() {
+        OnnxModel m = TinyNet.builder(14, 3).conv(3, 3, 1, 1, true).relu().build().model();
+        assertSame(m, ConvTransposeRewrite.rewrite(m));
+    }
+
+    @Test
+    void stride1AndDilatedConvTransposeAreLeftAndReported() {
+        OnnxModel m = TinyNet.builder(14, 3).convTranspose(3, 3, 1, 1, 0, true).relu().build().model();
+        ConvTransposeRewrite.Report r = ConvTransposeRewrite.report(m);
+        assertEquals(0, r.rewritten());
+        assertEquals(1, r.skipped().size());
+        assertTrue(r.skipped().get(0).contains("strides 1, 1"), r.skipped().toString());
+        assertSame(m, ConvTransposeRewrite.rewrite(m));
+
+
+        var proto = upsampling(14, 4, 2, 1, 0, false, 8, 8).net().proto().toBuilder();
+        var g = proto.getGraphBuilder();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            if (!g.getNode(i).getOpType().equals("ConvTranspose")) continue;
+            var node = g.getNodeBuilder(i);
+            for (int j = 0; j < node.getAttributeCount(); j++) {
+                if (node.getAttribute(j).getName().equals("dilations")) node.setAttribute(j, TinyNet.ints("dilations", 2, 2));
+            }
+        }
+        OnnxModel dilated = OnnxModel.of(proto.build());
+        r = ConvTransposeRewrite.report(dilated);
+        assertEquals(0, r.rewritten());
+        assertTrue(r.skipped().get(0).contains("dilations 2, 2"), r.skipped().toString());
+        assertSame(dilated, ConvTransposeRewrite.rewrite(dilated));
+    }
+
+    static int count(OnnxModel m, String op) {
+        int k = 0;
+        for (NodeProto n : m.proto().getGraph().getNodeList()) if (n.getOpType().equals(op)) k++;
+        return k;
+    }
+}

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.onnx.OnnxModel;
@@ -36,7 +37,8 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@link #openCv}: {@code Generator.translateBlob} on an N x 3 x 256 x 256 float blob in
- *       [-1, 1], per statistics mode and batch size;
+ *       [-1, 1], per statistics mode and batch size, on the engine {@code engine} ({@code opencv} by
+ *       default; {@code -p engine=opencv,onnxruntime} compares samplenorm's two engines);
  *   <li>{@link #onnxRuntime}: the same training export and blob through ONNX Runtime's
  *       {@code OrtSession.run} (BatchNorm with batch statistics, as samplenorm's {@code batch} mode);
  *   <li>{@link #latencyOpenCv} / {@link #latencyOnnxRuntime}: one 256 x 256 8-bit BGR image to one
@@ -67,7 +69,11 @@ public class GeneratorBenchmark {
     }
 
     static Generator load(OnnxModel model, StatisticsMode mode) {
-        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).build());
+        return load(model, mode, Engine.OPENCV);
+    }
+
+    static Generator load(OnnxModel model, StatisticsMode mode, Engine engine) {
+        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).engine(engine).build());
     }
 
     @State(Scope.Benchmark)
@@ -78,14 +84,18 @@ public class GeneratorBenchmark {
         @Param({"1", "4", "16"})
         public int batch;
 
+        /** samplenorm's engine: opencv (the default) or onnxruntime. */
+        @Param({"opencv"})
+        public String engine;
+
         Generator generator;
         Mat blob;
 
         @Setup(Level.Trial)
         public void setUp() {
             long t0 = System.nanoTime();
-            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode));
-            System.err.printf("%nGenerator.load(unet_256, %s): %.2f s%n", mode, (System.nanoTime() - t0) / 1e9);
+            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode), Engine.parse(engine));
+            System.err.printf("%nGenerator.load(unet_256, %s, %s): %.2f s%n", mode, engine, (System.nanoTime() - t0) / 1e9);
             blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
             new FloatPointer(blob.data()).put(randomBlob(batch, 42));
         }

@@ -10,7 +10,10 @@ import ai.onnxruntime.OrtSession;
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.proto.Onnx;
+import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +44,7 @@ final class OnnxRuntimeNetwork implements Network {
         Onnx.ModelProto proto = withSymbolicBatch(rewritten.proto());
         this.input = proto.getGraph().getInput(0).getName();
         this.output = proto.getGraph().getOutput(0).getName();
+        checkCommandLine();
         try {
             this.env = OrtEnvironment.getEnvironment();
             try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -55,6 +59,31 @@ final class OnnxRuntimeNetwork implements Network {
         } catch (UnsatisfiedLinkError e) {
             throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "ONNX Runtime's native library cannot be"
                     + " loaded on this machine: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * ONNX Runtime 1.29's native start-up kills the JVM with SIGSEGV when the process's command line
+     * ({@code /proc/self/cmdline}) is longer than about 3,980 bytes, as a long {@code -cp} makes it
+     * (measured: 3,976 bytes run, 3,981 crash). Refused with a message instead of a crash.
+     */
+    static final int MAX_COMMAND_LINE = 3900;
+
+    private static void checkCommandLine() {
+        Path cmdline = Path.of("/proc/self/cmdline");
+        long length;
+        try {
+            if (!Files.isReadable(cmdline)) return;
+            length = Files.readAllBytes(cmdline).length;
+        } catch (IOException | RuntimeException e) {
+            return; // no procfs: nothing to measure
+        }
+        if (length > MAX_COMMAND_LINE) {
+            throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "the onnxruntime engine cannot start in"
+                    + " this JVM: ONNX Runtime crashes the process when its command line is longer than about " + MAX_COMMAND_LINE
+                    + " bytes, and this one is " + length + " bytes; start Java with a shorter command line (java -jar with a"
+                    + " manifest class path, a class path in an @argfile or in the CLASSPATH environment variable), or use engine"
+                    + " opencv");
         }
     }
 

@@ -11,16 +11,18 @@ cd "$(dirname "$0")/.."
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 mvn -B -q -DskipTests test-compile
 mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
-cp="target/test-classes:target/classes:$(cat target/bench.classpath)"
+# The class path goes in an @argfile and JMH's forks get a class-path jar: ONNX Runtime 1.29 kills the JVM at
+# start-up when the process's command line is longer than about 3,980 bytes, and this -cp is longer.
+echo "-cp target/test-classes:target/classes:$(cat target/bench.classpath)" > target/bench.args
 mkdir -p benchmarks/results
 out="benchmarks/results/cpu-generators-$(date -u +%Y%m%d-%H%M)"
 echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load before: $load" \
     | tee "$out.txt"
 echo "# java -cp ... org.openjdk.jmh.Main -rf json -rff $out.json ${*:-GeneratorBenchmark}" | tee -a "$out.txt"
 if [ -z "${SKIP_CHECK:-}" ]; then
-    java -Xmx6g -Xss8m -cp "$cp" dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \
+    java -Xmx6g @target/bench.args dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \
         | tee -a "$out.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "samplenorm and ONNX Runtime disagree; not timing" >&2; exit 1; }
 fi
-java -cp "$cp" org.openjdk.jmh.Main -rf json -rff "$out.json" "${@:-GeneratorBenchmark}" 2>&1 | tee -a "$out.txt"
+java -Djmh.separateClasspathJAR=true @target/bench.args org.openjdk.jmh.Main -rf json -rff "$out.json" "${@:-GeneratorBenchmark}" 2>&1 | tee -a "$out.txt"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out.txt"

@@ -16,8 +16,8 @@ def fmt(x):
 
 def main(paths):
     runs = [r for path in paths for r in json.load(open(path))]
-    print("| benchmark | mode | N | median ms/call | min..max ms | JMH score ± error | images/s (median) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| benchmark | engine | mode | N | median ms/call | min..max ms | JMH score ± error | images/s (median) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in runs:
         name = r["benchmark"].rsplit(".", 1)[1]
         p = r.get("params", {})
@@ -37,13 +37,13 @@ def main(paths):
             values.sort()
             med = statistics.median(values)
             pct = m["scorePercentiles"]
-            print(f"| {name} | {p.get('mode', 'sample' if 'OpenCv' in name else '-')} | {n} | {med:.1f} | "
+            print(f"| {name} | {p.get('engine', '-')} | {p.get('mode', 'sample' if 'OpenCv' in name else '-')} | {n} | {med:.1f} | "
                   f"{values[0]:.1f}..{values[-1]:.1f} ({len(values)} calls; p90 {pct['90.0']:.1f}) | "
                   f"{fmt(m['score'])} ± {fmt(m['scoreError'])} | {1000 / med:.2f} |")
         else:
             its = [v for fork in m["rawData"] for v in fork]
             med = statistics.median(its)
-            print(f"| {name} | {p.get('mode', '-')} | {n} | {med:.1f} | {min(its):.1f}..{max(its):.1f} "
+            print(f"| {name} | {p.get('engine', '-')} | {p.get('mode', '-')} | {n} | {med:.1f} | {min(its):.1f}..{max(its):.1f} "
                   f"({len(its)} it.) | {fmt(m['score'])} ± {fmt(m['scoreError'])} | {n * 1000 / med:.2f} |")
 
 

@@ -21,6 +21,8 @@ public class SampleNormException extends RuntimeException {
         NATIVE_LIBRARY,
         /** A model could not be read, rewritten or run. */
         MODEL,
+        /** The requested engine cannot run here: its optional library is missing, or it does not run on the requested device. */
+        ENGINE_UNAVAILABLE,
         /** Any other native failure. */
         NATIVE_ERROR
     }

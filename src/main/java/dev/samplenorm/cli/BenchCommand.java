@@ -105,8 +105,8 @@ final class BenchCommand implements Callable<Integer> {
                     h = size > 0 ? size : (int) input.dim(2);
                     w = size > 0 ? size : (int) input.dim(3);
                     if (h <= 0 || w <= 0) throw new UserError("the model has no fixed input size: give --size");
-                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, precision %s, java %s%n", common.modelName(), input.dims(),
-                            device, g.precision().cliName(), System.getProperty("java.version"));
+                    out.printf(Locale.ROOT, "bench: %s, input %s, device %s, engine %s, precision %s, java %s%n", common.modelName(),
+                            input.dims(), device, g.engine().cliName(), g.precision().cliName(), System.getProperty("java.version"));
                     for (String line : env.describe()) out.printf(Locale.ROOT, "bench: %s%n", line);
                     out.printf(Locale.ROOT, "bench: %d warm-up and %d timed calls per row; times in ms, wall clock, host memory in and out%n",
                             warmup, runs);

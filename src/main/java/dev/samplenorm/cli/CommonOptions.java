@@ -3,6 +3,7 @@ package dev.samplenorm.cli;
 import dev.samplenorm.Device;
 import dev.samplenorm.Precision;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import java.io.IOException;
@@ -29,6 +30,11 @@ final class CommonOptions {
             description = "where OpenCV DNN runs the network (default: ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--engine", paramLabel = "auto|opencv|onnxruntime", defaultValue = "opencv",
+            description = "what runs the network: opencv (OpenCV DNN, CPU or CUDA), onnxruntime (ONNX Runtime, CPU only) or auto"
+                    + " (per device, the faster one measured; says which) (default: ${DEFAULT-VALUE})")
+    String engine;
+
     @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
             description = "network precision; fp16 needs a CUDA device (default: ${DEFAULT-VALUE})")
     String precision;
@@ -54,14 +60,15 @@ final class CommonOptions {
         checkModelFile();
         long start = System.nanoTime();
         Generator generator = model == null ? Generator.loadResource(BUNDLED_MODEL, options) : Generator.load(model, options);
-        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "model %s loaded in %.0f ms (read, rewrite, OpenCV import)",
-                modelName(), (System.nanoTime() - start) / 1e6));
+        LOG.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "model %s loaded in %.0f ms (read, rewrite, %s import)",
+                modelName(), (System.nanoTime() - start) / 1e6, generator.engine().cliName()));
         return generator;
     }
 
-    /** The generator options these flags give: statistics, --eps, --device, --precision. */
+    /** The generator options these flags give: statistics, --eps, --device, --engine, --precision. */
     GeneratorOptions.Builder options(StatisticsMode mode) {
-        return GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device)).precision(Precision.parse(precision));
+        return GeneratorOptions.builder().statistics(mode).eps(eps).device(Device.parse(device)).engine(Engine.parse(engine))
+                .precision(Precision.parse(precision));
     }
 
     /** @throws UserError when --model names no readable file */

@@ -1,6 +1,8 @@
 package dev.samplenorm.cli;
 
+import dev.samplenorm.Device;
 import dev.samplenorm.environment.Environment;
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.onnx.ModelInfo;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.TensorInfo;
@@ -16,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code samplenorm info}: what a model contains and which devices can run it here. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Shows a model's inputs, outputs, opset, BatchNorm and Dropout nodes and export mode, and the devices available.")
+        description = "Shows a model's inputs, outputs, opset, BatchNorm and Dropout nodes and export mode, and the devices and"
+                + " engines available.")
 final class InfoCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "M.onnx", description = "ONNX model (default: the bundled model)")
@@ -51,6 +54,11 @@ final class InfoCommand implements Callable<Integer> {
 
         out.println("environment:");
         for (String line : Environment.current().describe()) out.printf(Locale.ROOT, "  %s%n", line);
+        out.println("engines:");
+        out.printf(Locale.ROOT, "  opencv: cpu and cuda%n");
+        out.printf(Locale.ROOT, "  onnxruntime: cpu only; %s%n", Engine.ONNXRUNTIME.isAvailable() ? "available"
+                : "not available (add " + Engine.ONNXRUNTIME_ARTIFACT + " to the class path)");
+        out.printf(Locale.ROOT, "  engine auto: %s on cpu, opencv on cuda%n", Engine.autoFor(Device.cpu()).cliName());
         return 0;
     }
 

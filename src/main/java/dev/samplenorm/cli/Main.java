@@ -64,7 +64,7 @@ public final class Main implements Runnable {
         if (t instanceof IOException) return t.getMessage();
         if (t instanceof SampleNormException e) {
             return switch (e.code()) {
-                case NO_CUDA_DEVICE, BUILT_WITHOUT_CUDA, MODEL -> e.getMessage();
+                case NO_CUDA_DEVICE, BUILT_WITHOUT_CUDA, MODEL, ENGINE_UNAVAILABLE -> e.getMessage();
                 default -> null;
             };
         }

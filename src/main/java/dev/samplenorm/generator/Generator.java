@@ -2,11 +2,6 @@ package dev.samplenorm.generator;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_32F;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
-import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_CUDA;
-import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_OPENCV;
-import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CPU;
-import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CUDA;
-import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CUDA_FP16;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
@@ -23,7 +18,6 @@ import dev.samplenorm.kernels.StatsScope;
 import dev.samplenorm.onnx.ModelInfo;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.ConvTransposeRewrite;
-import dev.samplenorm.onnx.OpenCvNets;
 import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
 import dev.samplenorm.onnx.TensorInfo;
@@ -40,13 +34,13 @@ import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
-import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
-import org.bytedeco.opencv.opencv_dnn.Net;
 
 /**
- * A Pix2Pix-style image-to-image generator (an ONNX model with one NCHW float input) run by
- * OpenCV DNN with the BatchNorm statistics of a {@link StatisticsMode}.
+ * A Pix2Pix-style image-to-image generator (an ONNX model with one NCHW float input) run with the
+ * BatchNorm statistics of a {@link StatisticsMode} by an {@link Engine}: OpenCV DNN (CPU or CUDA)
+ * or ONNX Runtime (CPU, an optional dependency). Both engines run the same rewritten model between
+ * the same pre- and post-processing.
  *
  * <pre>{@code
  * try (Generator g = Generator.load(Path.of("pix2pix.onnx"), GeneratorOptions.defaults())) {
@@ -62,16 +56,19 @@ import org.bytedeco.opencv.opencv_dnn.Net;
  * never fixed: one network serves every N.
  *
  * <p><b>Ownership.</b> Mats returned by {@link #translate} and {@link #translateBlob} are new and
- * belong to the caller, who closes them. The generator owns its OpenCV networks and frees them in
- * {@link #close()}, which is idempotent; any other call after it throws {@link IllegalStateException}.
+ * belong to the caller, who closes them. The generator owns its networks (OpenCV {@code Net}s or ONNX
+ * Runtime sessions) and frees them in {@link #close()}, which is idempotent; any other call after it
+ * throws {@link IllegalStateException}.
  *
  * <p><b>NaN and infinity.</b> Values are never changed or refused for being NaN or infinite: an
  * input blob that holds such values, and a model output that comes out with them, each give one
  * WARNING line on this class's {@link System.Logger} saying how many values.
  *
  * <p><b>Threads.</b> An OpenCV {@code Net} is not thread-safe, so the methods of one instance are
- * synchronized: concurrent calls are safe but run one at a time. For parallel throughput use one
- * instance per thread.
+ * synchronized, on either engine: concurrent calls are safe but run one at a time. For parallel
+ * throughput use one instance per thread. Within one call, OpenCV uses {@code cv::getNumThreads()}
+ * threads; the ONNX Runtime engine gets the same number as its intra-op thread count, read when a
+ * network is built (so {@code opencv_core.setNumThreads(k)} before loading sets both).
  */
 public final class Generator implements AutoCloseable {
 
@@ -87,11 +84,12 @@ public final class Generator implements AutoCloseable {
     private final GeneratorOptions options;
     private final StatisticsMode mode;
     private final Device device;
+    private final Engine engine;
     private final int modelC, modelH, modelW; // -1 where the model leaves the extent open
     private final int outputC;
-    private final Map<List<Integer>, Net> nets = new LinkedHashMap<>(8, 0.75f, true) {
+    private final Map<List<Integer>, Network> nets = new LinkedHashMap<>(8, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Integer>, Net> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<List<Integer>, Network> eldest) {
             if (size() <= NET_CACHE_SIZE) return false;
             eldest.getValue().close();
             dropoutMasks.remove(eldest.getKey());
@@ -141,9 +139,11 @@ public final class Generator implements AutoCloseable {
         this.dropout = options.dropoutSeed().isPresent() && info.dropoutCount() > 0
                 ? new DropoutMasks(options.dropoutSeed().getAsLong()) : null;
         this.device = chooseDevice(options);
-        LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device
-                + (options.precision() == Precision.FP16 ? ", precision fp16" : "")
-                + (options.convTranspose().subPixelOn(device) ? "; strided ConvTranspose in sub-pixel form" : ""));
+        this.engine = chooseEngine(options.engine(), device);
+        LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device + "; engine "
+                + engine.cliName() + (options.precision() == Precision.FP16 ? ", precision fp16" : "")
+                + (engine == Engine.OPENCV && options.convTranspose().subPixelOn(device)
+                        ? "; strided ConvTranspose in sub-pixel form" : ""));
         if (modelC > 0 && modelH > 0 && modelW > 0) {
             // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
             try {
@@ -184,6 +184,11 @@ public final class Generator implements AutoCloseable {
 
     /** Resolves the requested device with the one environment probe, before anything touches CUDA. */
     private static Device chooseDevice(GeneratorOptions options) {
+        if (options.engine() == Engine.ONNXRUNTIME && options.device().isAuto()) {
+            // ONNX Runtime runs on the CPU only: auto must not pick a CUDA device it cannot use.
+            LOG.log(Level.INFO, "device auto: using the CPU (the onnxruntime engine runs on the CPU only)");
+            return Device.cpu();
+        }
         Environment env = Environment.current();
         Device device = env.resolve(options.device(), options.precision());
         if (options.device().isAuto() && device.isCpu()) {
@@ -193,51 +198,58 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * Makes the calling thread use this generator's CUDA device: OpenCV DNN allocates and launches on
-     * the thread's current device, which is whatever the thread used last (device 0 included).
+     * Resolves the requested engine for the resolved device: {@link Engine#AUTO} as {@link
+     * Engine#autoFor} says; {@link Engine#ONNXRUNTIME} only on the CPU and with its jar present.
      */
-    private void selectDevice() {
-        if (device.isCuda()) opencv_core.setDevice(device.ordinal());
+    private static Engine chooseEngine(Engine requested, Device device) {
+        if (requested == Engine.AUTO) {
+            Engine e = Engine.autoFor(device);
+            LOG.log(Level.INFO, "engine auto: using " + e.cliName() + " on " + device + (device.isCuda()
+                    ? " (the onnxruntime engine runs on the CPU only)"
+                    : e == Engine.ONNXRUNTIME ? " (measured faster than opencv on the CPU)"
+                    : " (" + Engine.ONNXRUNTIME_ARTIFACT + ", the faster CPU engine, is not on the class path)"));
+            return e;
+        }
+        if (requested == Engine.ONNXRUNTIME) {
+            if (!device.isCpu()) {
+                throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "the onnxruntime engine runs on the CPU"
+                        + " only, not on " + device + ": use device cpu, or engine opencv (or auto) for CUDA");
+            }
+            if (!Engine.ONNXRUNTIME.isAvailable()) {
+                throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "the onnxruntime engine needs ONNX"
+                        + " Runtime, an optional dependency that is not on the class path: add the Maven artifact "
+                        + Engine.ONNXRUNTIME_ARTIFACT + " to the class path, or use engine opencv");
+            }
+        }
+        return requested;
     }
 
     // ---------------------------------------------------------------------------------- networks
 
-    /** The network for one input size, rewritten for the statistics mode. */
-    private Net net(int c, int h, int w) {
+    /** The network for one input size, rewritten for the statistics mode, on this generator's engine. */
+    private Network net(int c, int h, int w) {
         List<Integer> key = List.of(c, h, w);
-        Net net = nets.get(key);
+        Network net = nets.get(key);
         if (net != null) return net;
         OnnxModel rewritten;
+        List<StatisticsRewrite.DropoutMask> masks = List.of();
         // Symbolic H / W are pinned to this network's size: OpenCV's importer infers shapes from the
         // declared input, and the batch pattern's Reshape to (C, -1, H, W) contradicts open extents.
         OnnxModel sized = modelH > 0 && modelW > 0 ? model : withInputSize(model, info.input().name(), c, h, w);
         if (dropout != null) {
             StatisticsRewrite.WithDropoutMasks r = StatisticsRewrite.rewriteWithDropoutMasks(sized, mode, OpenCvShapes.atInput(1, c, h, w));
             rewritten = r.model();
-            dropoutMasks.put(key, r.masks());
+            masks = r.masks();
         } else {
             rewritten = mode.usesBatchStatisticsInside() && info.batchNormCount() > 0
                     ? StatisticsRewrite.rewrite(sized, mode, OpenCvShapes.atInput(1, c, h, w))
                     : runningForm;
         }
-        net = OpenCvNets.read(subPixelWhereFaster(rewritten));
-        // Kept until close(), also past a PointerScope of the caller (JavaCPP attaches new objects to
-        // the innermost scope and frees them when it closes): one more reference than the scope holds.
-        net.retainReference();
-        try {
-            if (device.isCuda()) {
-                selectDevice();
-                net.setPreferableBackend(DNN_BACKEND_CUDA);
-                net.setPreferableTarget(options.precision() == Precision.FP16 ? DNN_TARGET_CUDA_FP16 : DNN_TARGET_CUDA);
-            } else {
-                net.setPreferableBackend(DNN_BACKEND_OPENCV);
-                net.setPreferableTarget(DNN_TARGET_CPU);
-            }
-        } catch (RuntimeException e) {
-            net.close();
-            throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN cannot select device " + device + ": "
-                    + OpenCvNets.message(e), e);
-        }
+        List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
+        net = engine == Engine.ONNXRUNTIME
+                ? new OnnxRuntimeNetwork(rewritten, maskInputs, Math.max(1, opencv_core.getNumThreads()))
+                : new OpenCvNetwork(subPixelWhereFaster(rewritten), device, options.precision(), maskInputs);
+        if (dropout != null) dropoutMasks.put(key, masks);
         nets.put(key, net);
         return net;
     }
@@ -260,30 +272,19 @@ public final class Generator implements AutoCloseable {
         return OnnxModel.of(m.build());
     }
 
-    /** Runs the network; the returned Mat may share the network's output memory until its next run. */
-    private Mat forward(Mat blob, int n, int c, int h, int w) {
-        Net net = net(c, h, w);
+    /** Runs the network; the returned Mat may share the network's output memory until its next run (see {@link Network}). */
+    private Mat forward(Network net, Mat blob, int n, int c, int h, int w) {
         Mat out;
-        try {
-            selectDevice();
-            net.setInput(blob);
-            if (dropout == null) {
-                out = net.forward();
-            } else {
-                List<Mat> masks = new ArrayList<>();
-                try (Scalar noMean = new Scalar()) {
-                    for (StatisticsRewrite.DropoutMask m : dropoutMasks.getOrDefault(List.of(c, h, w), List.of())) {
-                        masks.add(dropout.next(m, n));
-                        net.setInput(masks.get(masks.size() - 1), m.input(), 1.0, noMean);
-                    }
-                    out = net.forward();
-                } finally {
-                    for (Mat m : masks) m.close();
-                }
+        if (dropout == null) {
+            out = net.forward(blob, List.of());
+        } else {
+            List<Mat> masks = new ArrayList<>();
+            try {
+                for (StatisticsRewrite.DropoutMask m : dropoutMasks.getOrDefault(List.of(c, h, w), List.of())) masks.add(dropout.next(m, n));
+                out = net.forward(blob, masks);
+            } finally {
+                for (Mat m : masks) m.close();
             }
-        } catch (RuntimeException e) {
-            throw new SampleNormException(SampleNormException.Code.MODEL, "OpenCV DNN failed to run the model on a [" + n + ", " + c
-                    + ", " + h + ", " + w + "] input on " + device + ": " + OpenCvNets.message(e), e);
         }
         NonFinite.warn(LOG, out, "model output for a batch of " + n);
         return out;
@@ -304,16 +305,24 @@ public final class Generator implements AutoCloseable {
         int[] s = checkBlob(blob);
         int n = s[0], c = s[1], h = s[2], w = s[3];
         NonFinite.warn(LOG, blob, "input blob");
+        Network net = net(c, h, w);
         if (mode != StatisticsMode.INPUT) {
-            try (Mat out = forward(blob, n, c, h, w)) {
+            Mat out = forward(net, blob, n, c, h, w);
+            try {
                 checkOutput(out, n);
-                return out.clone();
+                if (net.outputIsNew()) return out;
+                try (out) {
+                    return out.clone();
+                }
+            } catch (RuntimeException e) {
+                out.close();
+                throw e;
             }
         }
         ChannelStats stats = HostKernels.statistics(blob, StatsScope.BATCH);
         try (Mat normalized = new Mat()) {
             HostKernels.normalize(blob, normalized, stats, null, null, options.eps());
-            try (Mat out = forward(normalized, n, c, h, w)) {
+            try (Mat out = forward(net, normalized, n, c, h, w)) {
                 checkOutput(out, n);
                 if (out.size(1) != c) {
                     throw modelError("the input mode needs as many output channels as input channels; the model maps " + c + " to "
@@ -446,7 +455,7 @@ public final class Generator implements AutoCloseable {
                     ? HostKernels.imagesToNormalizedBlob(inputs, blob, StatsScope.BATCH, options.swapRB(), PIXEL_SCALE, options.eps())
                     : null;
             if (!inputMode) HostKernels.imagesToBlob(inputs, blob, PixelMapping.symmetric(), options.swapRB());
-            try (Mat out = forward(blob, n, 3, h, w)) {
+            try (Mat out = forward(net(3, h, w), blob, n, 3, h, w)) {
                 checkOutput(out, n);
                 int oc = out.size(1), oh = out.size(2), ow = out.size(3);
                 if (inputMode && oc != 3) {
@@ -499,6 +508,11 @@ public final class Generator implements AutoCloseable {
         return device;
     }
 
+    /** The engine that runs the network (resolved from auto at load). */
+    public Engine engine() {
+        return engine;
+    }
+
     /** The precision the network runs in. */
     public Precision precision() {
         return options.precision();
@@ -517,13 +531,21 @@ public final class Generator implements AutoCloseable {
         return closed;
     }
 
-    /** Frees the OpenCV networks. Idempotent. */
+    /** Frees the networks (OpenCV nets, ONNX Runtime sessions). Idempotent. */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        for (Net n : nets.values()) n.close();
+        RuntimeException first = null;
+        for (Network n : nets.values()) {
+            try {
+                n.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
         nets.clear();
+        if (first != null) throw first;
     }
 
     private void ensureOpen() {
@@ -536,6 +558,6 @@ public final class Generator implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Generator{" + mode.cliName() + ", " + device + ", " + info.summary() + "}";
+        return "Generator{" + mode.cliName() + ", " + device + ", " + engine.cliName() + ", " + info.summary() + "}";
     }
 }

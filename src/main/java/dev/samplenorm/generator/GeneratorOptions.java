@@ -11,8 +11,9 @@ import java.util.Set;
 /**
  * How a {@link Generator} runs its model. Immutable; build with {@link #builder()}, e.g.
  * {@code GeneratorOptions.builder().statistics(StatisticsMode.BATCH).device(Device.cpu()).build()}.
- * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, precision fp32, eps 1e-5, swapRB
- * true, {@link ResizePolicy#RESIZE}, dropout off, {@link ConvTransposeForm#AUTO}.
+ * Defaults: statistics {@link StatisticsMode#SAMPLE}, device auto, engine {@link Engine#OPENCV},
+ * precision fp32, eps 1e-5, swapRB true, {@link ResizePolicy#RESIZE}, dropout off,
+ * {@link ConvTransposeForm#AUTO}.
  */
 public final class GeneratorOptions {
 
@@ -45,6 +46,7 @@ public final class GeneratorOptions {
 
     private final StatisticsMode statistics;
     private final Device device;
+    private final Engine engine;
     private final Precision precision;
     private final double eps;
     private final boolean swapRB;
@@ -55,6 +57,7 @@ public final class GeneratorOptions {
     private GeneratorOptions(Builder b) {
         this.statistics = b.statistics;
         this.device = b.device;
+        this.engine = b.engine;
         this.precision = b.precision;
         this.eps = b.eps;
         this.swapRB = b.swapRB;
@@ -77,6 +80,7 @@ public final class GeneratorOptions {
         Builder b = new Builder();
         b.statistics = statistics;
         b.device = device;
+        b.engine = engine;
         b.precision = precision;
         b.eps = eps;
         b.swapRB = swapRB;
@@ -93,6 +97,11 @@ public final class GeneratorOptions {
     /** The requested device: {@link Device#auto()} (the default: CUDA device 0 where usable, else the CPU), cpu or cuda:N. */
     public Device device() {
         return device;
+    }
+
+    /** The requested engine: {@link Engine#OPENCV} (the default), {@link Engine#ONNXRUNTIME} or {@link Engine#AUTO}. */
+    public Engine engine() {
+        return engine;
     }
 
     /** The precision the network runs in: {@link Precision#FP32} (default) or {@link Precision#FP16} (CUDA only). */
@@ -129,7 +138,7 @@ public final class GeneratorOptions {
 
     @Override
     public String toString() {
-        return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + device + ", precision="
+        return "GeneratorOptions{statistics=" + statistics.cliName() + ", device=" + device + ", engine=" + engine.cliName() + ", precision="
                 + precision.cliName() + ", eps=" + eps
                 + ", swapRB=" + swapRB + ", resize=" + resize
                 + ", dropout=" + (dropoutSeed == null ? "off" : "seed " + dropoutSeed)
@@ -139,6 +148,7 @@ public final class GeneratorOptions {
     public static final class Builder {
         private StatisticsMode statistics = StatisticsMode.SAMPLE;
         private Device device = Device.auto();
+        private Engine engine = Engine.OPENCV;
         private Precision precision = Precision.FP32;
         private double eps = DEFAULT_EPS;
         private boolean swapRB = true;
@@ -170,6 +180,21 @@ public final class GeneratorOptions {
         /** CUDA device 0 where OpenCV's CUDA backend and a device are usable, else the CPU. The default. */
         public Builder autoDevice() {
             return device(Device.auto());
+        }
+
+        /**
+         * Run the network on {@code engine}: {@link Engine#OPENCV} (the default), {@link Engine#ONNXRUNTIME}
+         * (CPU only; a device auto then means the CPU) or {@link Engine#AUTO} (per device, as {@link
+         * Engine#autoFor} says). {@link Generator#engine()} tells which engine a generator runs on.
+         */
+        public Builder engine(Engine engine) {
+            this.engine = Objects.requireNonNull(engine, "engine");
+            return this;
+        }
+
+        /** Parses {@code auto}, {@code opencv} or {@code onnxruntime}. */
+        public Builder engine(String engine) {
+            return engine(Engine.parse(engine));
         }
 
         /**
@@ -228,9 +253,18 @@ public final class GeneratorOptions {
         }
 
         /**
-         * @throws IllegalArgumentException for fp16 on the CPU, or fp16 with a statistics mode it is not accurate enough for
+         * @throws IllegalArgumentException for fp16 on the CPU, or fp16 with a statistics mode it is not accurate enough for,
+         *     or the onnxruntime engine with a CUDA device or fp16
          */
         public GeneratorOptions build() {
+            if (engine == Engine.ONNXRUNTIME && device.isCuda()) {
+                throw new IllegalArgumentException("engine onnxruntime runs on the CPU only, not on " + device + ": use device cpu (or"
+                        + " auto), or engine opencv (or auto) for CUDA");
+            }
+            if (engine == Engine.ONNXRUNTIME && precision == Precision.FP16) {
+                throw new IllegalArgumentException("engine onnxruntime computes in float32 on the CPU: use precision fp32, or engine"
+                        + " opencv on a CUDA device for fp16");
+            }
             if (precision == Precision.FP16 && device.isCpu()) {
                 throw new IllegalArgumentException("precision fp16 runs only on a CUDA device (OpenCV's CUDA FP16 target); the CPU"
                         + " computes in float32: use precision fp32 on the cpu");

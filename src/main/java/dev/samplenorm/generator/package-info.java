@@ -1,11 +1,12 @@
 /**
- * Run a Pix2Pix-style generator (an ONNX model with one float NCHW input) through OpenCV DNN
- * with the BatchNorm statistics of a {@link dev.samplenorm.StatisticsMode}:
+ * Run a Pix2Pix-style generator (an ONNX model with one float NCHW input) through OpenCV DNN or
+ * ONNX Runtime with the BatchNorm statistics of a {@link dev.samplenorm.StatisticsMode}:
  *
  * <pre>{@code
  * GeneratorOptions options = GeneratorOptions.builder()
  *         .statistics(StatisticsMode.SAMPLE)   // sample (default) | batch | running | input
  *         .device("auto")                      // auto (default) | cpu | cuda | cuda:N
+ *         .engine("opencv")                    // opencv (default) | onnxruntime (CPU) | auto
  *         .build();
  * try (Generator g = Generator.load(Path.of("pix2pix.onnx"), options)) {
  *     List<Mat> outputs = g.translate(images);  // 8-bit BGR in and out
@@ -25,6 +26,14 @@
  *       output de-normalized with the same statistics, both on the native kernels. On U-Net
  *       generators it is far from {@code batch} (relative L2 of order 1).
  * </ul>
+ *
+ * <h2>Engines</h2>
+ * {@link dev.samplenorm.generator.Engine}: both engines run the same rewritten model (with a
+ * symbolic batch extent for ONNX Runtime, so one session serves every N and {@code sample} mode
+ * normalizes each image of a batch in one call) between the same native pre- and post-processing.
+ * ONNX Runtime is an optional dependency, loaded only when its engine is chosen
+ * ({@code OnnxRuntimeNetwork} is the only class that names its types); its intra-op thread count
+ * is OpenCV's {@code cv::getNumThreads()}.
  *
  * <h2>Images, sizes, devices, threads</h2>
  * Images are CV_8UC3 BGR as OpenCV reads them; pixels map to {@code p / 127.5 - 1} and back, and

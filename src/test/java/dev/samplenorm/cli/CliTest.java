@@ -188,6 +188,34 @@ class CliTest {
     }
 
     @Test
+    void theOnnxRuntimeEngineMatchesTheFloat64Golden() throws IOException {
+        Path out = tmp.resolve("ort.npy");
+        Result r = run("translate", "--model", MODEL.toString(), "--input", INPUT_N4.toString(), "--output", out.toString(),
+                "--stats", "batch", "--engine", "onnxruntime");
+        assertEquals(0, r.code(), r.err());
+        double err = dev.samplenorm.testing.Tensor.relativeL2(Npy.read(out).asDoubles(),
+                Npy.read(Path.of("models/golden/batch_n4.npy")).doubles());
+        assertTrue(err <= 1e-6, "onnxruntime vs the PyTorch float64 golden: relative L2 " + err);
+    }
+
+    @Test
+    void anUnknownEngineOrOnnxRuntimeOnCudaIsAUserError() {
+        assertUserError(run("translate", "--input", INPUT_N4.toString(), "--output", tmp.resolve("o.npy").toString(), "--engine",
+                "tensorrt"), "unknown engine 'tensorrt', expected one of auto, opencv, onnxruntime");
+        assertUserError(run("translate", "--input", INPUT_N4.toString(), "--output", tmp.resolve("o.npy").toString(), "--engine",
+                "onnxruntime", "--device", "cuda"), "engine onnxruntime runs on the CPU only");
+        assertFalse(Files.exists(tmp.resolve("o.npy")));
+    }
+
+    @Test
+    void infoNamesTheEnginesAndWhatAutoPicks() {
+        Result r = run("info");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("onnxruntime: cpu only; available"), r.out());
+        assertTrue(r.out().contains("engine auto: onnxruntime on cpu, opencv on cuda"), r.out());
+    }
+
+    @Test
     void infoPrintsTheEnvironmentProbe() {
         Result r = run("info");
         assertEquals(0, r.code(), r.err());

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.testing.ChildJvm;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,15 +17,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The server and metrics libraries are optional dependencies: a library user's class path may lack
- * them. The command line must then still work, and {@code serve} must say what is missing.
+ * The server and metrics libraries and ONNX Runtime are optional dependencies: a library user's
+ * class path may lack them. The command line and the OpenCV engine must then still work, and
+ * {@code serve} and the onnxruntime engine must say what is missing.
  */
 class OptionalDependenciesTest {
 
     private static final Pattern OPTIONAL = Pattern.compile(
-            ".*/(undertow-|xnio-|jboss-|wildfly-|jackson-|micrometer-|HdrHistogram-|LatencyUtils-|prometheus-metrics-)[^/]*\\.jar");
+            ".*/(undertow-|xnio-|jboss-|wildfly-|jackson-|micrometer-|HdrHistogram-|LatencyUtils-|prometheus-metrics-|onnxruntime-)[^/]*\\.jar");
 
     private static ChildJvm.Result runWithoutOptionalJars(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(ChildJvm.command(Main.class, args));
@@ -44,6 +49,28 @@ class OptionalDependenciesTest {
         ChildJvm.Result r = runWithoutOptionalJars("info");
         assertEquals(0, r.exitCode(), r.output());
         assertFalse(r.output().contains("NoClassDefFoundError"), r.output());
+    }
+
+    @Test
+    void theOpenCvEngineRunsWithoutOnnxRuntimeAndAutoFallsBackToIt(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("o.npy");
+        ChildJvm.Result r = runWithoutOptionalJars("translate", "--input", "models/golden/input_n4.npy", "--output", out.toString(),
+                "--engine", "auto", "--device", "cpu", "--verbose");
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(Files.isRegularFile(out), r.output());
+        assertTrue(r.output().contains("engine auto: using opencv on cpu (" + Engine.ONNXRUNTIME_ARTIFACT), r.output());
+        assertFalse(r.output().contains("NoClassDefFoundError"), r.output());
+    }
+
+    @Test
+    void theOnnxRuntimeEngineWithoutItIsAUserErrorNamingTheArtifact(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("o.npy");
+        ChildJvm.Result r = runWithoutOptionalJars("translate", "--input", "models/golden/input_n4.npy", "--output", out.toString(),
+                "--engine", "onnxruntime");
+        assertEquals(Main.USER_ERROR, r.exitCode(), r.output());
+        assertTrue(r.output().contains("optional dependency") && r.output().contains(Engine.ONNXRUNTIME_ARTIFACT), r.output());
+        assertFalse(r.output().contains("NoClassDefFoundError"), r.output());
+        assertFalse(Files.exists(out), "nothing written");
     }
 
     @Test

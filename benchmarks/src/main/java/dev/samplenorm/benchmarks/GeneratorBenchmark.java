@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.onnx.OnnxModel;
@@ -38,8 +39,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@link #openCv}: {@code Generator.translateBlob} on an N x 3 x 256 x 256 float blob in
- *       [-1, 1], per statistics mode, batch size, ConvTranspose form ({@code convTranspose}: sub-pixel
- *       rewrite or as exported) and OpenCV thread count ({@code cvThreads}, 0 = OpenCV's default);
+ *       [-1, 1], per statistics mode, batch size, engine ({@code engine}: {@code opencv} by default;
+ *       {@code -p engine=opencv,onnxruntime} compares samplenorm's two engines), ConvTranspose form
+ *       ({@code convTranspose}: sub-pixel rewrite or as exported; OpenCV only) and OpenCV thread count
+ *       ({@code cvThreads}, 0 = OpenCV's default);
  *   <li>{@link #openCvTwoInstances}: two generators (batch mode) called at once from two threads,
  *       for OpenCV's thread count ({@code cvThreads}) with several instances in one process;
  *   <li>{@link #onnxRuntime}: the same training export and blob through ONNX Runtime's
@@ -74,12 +77,16 @@ public class GeneratorBenchmark {
     }
 
     static Generator load(OnnxModel model, StatisticsMode mode) {
-        return load(model, mode, GeneratorOptions.ConvTransposeForm.AUTO);
+        return load(model, mode, Engine.OPENCV, GeneratorOptions.ConvTransposeForm.AUTO);
     }
 
     static Generator load(OnnxModel model, StatisticsMode mode, GeneratorOptions.ConvTransposeForm convTranspose) {
-        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).convTranspose(convTranspose)
-                .build());
+        return load(model, mode, Engine.OPENCV, convTranspose);
+    }
+
+    static Generator load(OnnxModel model, StatisticsMode mode, Engine engine, GeneratorOptions.ConvTransposeForm convTranspose) {
+        return Generator.load(model, GeneratorOptions.builder().statistics(mode).device(Device.cpu()).engine(engine)
+                .convTranspose(convTranspose).build());
     }
 
     /** Sets OpenCV's (process-wide) thread count where {@code threads} > 0; 0 keeps OpenCV's default (one per core). */
@@ -96,7 +103,11 @@ public class GeneratorBenchmark {
         @Param({"1", "4", "16"})
         public int batch;
 
-        /** {@code SUB_PIXEL} or {@code AS_EXPORTED} (see {@link GeneratorOptions.ConvTransposeForm}). */
+        /** samplenorm's engine: opencv (the default) or onnxruntime. */
+        @Param({"opencv"})
+        public String engine;
+
+        /** {@code SUB_PIXEL} or {@code AS_EXPORTED} (see {@link GeneratorOptions.ConvTransposeForm}); OpenCV only. */
         @Param({"SUB_PIXEL", "AS_EXPORTED"})
         public String convTranspose;
 
@@ -111,9 +122,10 @@ public class GeneratorBenchmark {
         public void setUp() {
             openCvThreads(cvThreads);
             long t0 = System.nanoTime();
-            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode),
+            generator = load(BenchModels.readUnet256(), StatisticsMode.parse(mode), Engine.parse(engine),
                     GeneratorOptions.ConvTransposeForm.valueOf(convTranspose));
-            System.err.printf("%nGenerator.load(unet_256, %s): %.2f s%n", mode, (System.nanoTime() - t0) / 1e9);
+            System.err.printf("%nGenerator.load(unet_256, %s, %s, %s): %.2f s%n", mode, engine, convTranspose,
+                    (System.nanoTime() - t0) / 1e9);
             blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
             new FloatPointer(blob.data()).put(randomBlob(batch, 42));
         }

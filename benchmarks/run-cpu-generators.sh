@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 mvn -B -q -DskipTests test-compile
 mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
-# The class path goes in an @argfile and JMH's forks get a class-path jar: ONNX Runtime 1.29 kills the JVM at
-# start-up when the process's command line is longer than about 3,980 bytes, and this -cp is longer.
+# The class path goes in an @argfile and JMH's forks get a class-path jar: ONNX Runtime 1.29's start-up (the plain
+# ONNX Runtime baseline starts it on JMH's thread) needs stack in proportion to the command line, and this -cp is long.
 echo "-cp target/test-classes:target/classes:$(cat target/bench.classpath)" > target/bench.args
 mkdir -p benchmarks/results
 out="benchmarks/results/cpu-generators-$(date -u +%Y%m%d-%H%M)"

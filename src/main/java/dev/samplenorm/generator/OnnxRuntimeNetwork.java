@@ -44,9 +44,8 @@ final class OnnxRuntimeNetwork implements Network {
         Onnx.ModelProto proto = withSymbolicBatch(rewritten.proto());
         this.input = proto.getGraph().getInput(0).getName();
         this.output = proto.getGraph().getOutput(0).getName();
-        checkCommandLine();
         try {
-            this.env = OrtEnvironment.getEnvironment();
+            this.env = environment();
             try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
                 o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
@@ -63,27 +62,68 @@ final class OnnxRuntimeNetwork implements Network {
     }
 
     /**
-     * ONNX Runtime 1.29's native start-up kills the JVM with SIGSEGV when the process's command line
-     * ({@code /proc/self/cmdline}) is longer than about 3,980 bytes, as a long {@code -cp} makes it
-     * (measured: 3,976 bytes run, 3,981 crash). Refused with a message instead of a crash.
+     * ONNX Runtime 1.29's first {@code OrtEnvironment.getEnvironment()} parses the process's command
+     * line ({@code /proc/self/cmdline}) with a recursion whose stack depth grows with its length
+     * (measured: about 200 to 700 bytes of stack per byte of command line). With Java's default
+     * 1 MiB thread stack a command line longer than about 3,980 bytes, as a long {@code -cp} makes
+     * it, killed the JVM with SIGSEGV; 20,000 bytes needed between 4 and 8 MiB, 200,000 bytes at most
+     * 100 MiB. So the environment is created once, on a thread of its own whose stack is sized from
+     * the command line ({@link #stackFor}); later calls (sessions, runs) do not parse it again.
+     * Command lines too long for {@link #MAX_INIT_STACK} are refused with a message, never a crash.
      */
-    static final int MAX_COMMAND_LINE = 3900;
+    static final long MAX_INIT_STACK = 1L << 30;
 
-    private static void checkCommandLine() {
-        Path cmdline = Path.of("/proc/self/cmdline");
-        long length;
-        try {
-            if (!Files.isReadable(cmdline)) return;
-            length = Files.readAllBytes(cmdline).length;
-        } catch (IOException | RuntimeException e) {
-            return; // no procfs: nothing to measure
-        }
-        if (length > MAX_COMMAND_LINE) {
+    private static OrtEnvironment environment;
+
+    /** Thread stack for the environment's start-up: 1 KiB per command-line byte, at least 64 MiB. */
+    static long stackFor(long commandLineBytes) {
+        return Math.max(64L << 20, commandLineBytes * 1024L);
+    }
+
+    private static synchronized OrtEnvironment environment() {
+        if (environment != null) return environment;
+        long length = commandLineLength();
+        long stack = stackFor(length);
+        if (stack > MAX_INIT_STACK) {
             throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "the onnxruntime engine cannot start in"
-                    + " this JVM: ONNX Runtime crashes the process when its command line is longer than about " + MAX_COMMAND_LINE
-                    + " bytes, and this one is " + length + " bytes; start Java with a shorter command line (java -jar with a"
-                    + " manifest class path, a class path in an @argfile or in the CLASSPATH environment variable), or use engine"
-                    + " opencv");
+                    + " this JVM: ONNX Runtime's start-up needs about 1 KiB of stack per byte of the process's command line, and"
+                    + " this one is " + length + " bytes (at most " + (MAX_INIT_STACK >> 10) + " bytes are supported); start Java"
+                    + " with a shorter command line (java -jar with a manifest class path, a class path in an @argfile or in"
+                    + " the CLASSPATH environment variable), or use engine opencv");
+        }
+        Object[] result = new Object[1];
+        Thread init = new Thread(null, () -> {
+            try {
+                result[0] = OrtEnvironment.getEnvironment();
+            } catch (Throwable t) {
+                result[0] = t;
+            }
+        }, "samplenorm-onnxruntime-init", stack);
+        init.setDaemon(true);
+        init.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                init.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the start-up cannot be abandoned half-way; finish it, keep the flag
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (result[0] instanceof Error e) throw e;
+        if (result[0] instanceof RuntimeException e) throw e;
+        if (result[0] instanceof Throwable t) throw new IllegalStateException(t);
+        environment = (OrtEnvironment) result[0];
+        return environment;
+    }
+
+    private static long commandLineLength() {
+        Path cmdline = Path.of("/proc/self/cmdline");
+        try {
+            return Files.isReadable(cmdline) ? Files.readAllBytes(cmdline).length : 0;
+        } catch (IOException | RuntimeException e) {
+            return 0; // no procfs: ONNX Runtime has nothing to parse either
         }
     }
 

@@ -213,11 +213,15 @@ public class GeneratorBenchmark {
 
     @State(Scope.Benchmark)
     public static class OpenCvSample {
+        /** samplenorm's engine: opencv (the default) or onnxruntime. */
+        @Param({"opencv"})
+        public String engine;
+
         Generator generator;
 
         @Setup(Level.Trial)
         public void setUp() {
-            generator = load(BenchModels.readUnet256(), StatisticsMode.SAMPLE);
+            generator = load(BenchModels.readUnet256(), StatisticsMode.SAMPLE, Engine.parse(engine), GeneratorOptions.ConvTransposeForm.AUTO);
         }
 
         @TearDown(Level.Trial)

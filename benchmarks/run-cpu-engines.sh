@@ -6,15 +6,8 @@
 # turns the JSON into a table. Run it on a quiet machine: the load average goes into the .txt.
 set -eu
 cd "$(dirname "$0")/.."
-mvn -B -q -DskipTests test-compile
-mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
-# The class path goes in an @argfile and JMH's forks get a class-path jar: ONNX Runtime 1.29's start-up (the plain
-# ONNX Runtime baseline starts it on JMH's thread) needs stack in proportion to the command line, and this -cp is long.
-echo "-cp target/test-classes:target/classes:$(cat target/bench.classpath)" > target/bench.args
-mkdir -p benchmarks/results
-out="benchmarks/results/cpu-engines-$(date -u +%Y%m%d-%H%M)"
-echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load before: $(cut -d' ' -f1-3 /proc/loadavg)" \
-    | tee "$out.txt"
+. benchmarks/jmh-setup.sh
+jmh_setup cpu-engines
 run() {
     local tag=$1
     shift

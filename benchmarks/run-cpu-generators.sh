@@ -8,16 +8,8 @@
 # The models are built on first use into target/bench-models (unet_256: about 218 MB).
 set -eu
 cd "$(dirname "$0")/.."
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-mvn -B -q -DskipTests test-compile
-mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
-# The class path goes in an @argfile and JMH's forks get a class-path jar: ONNX Runtime 1.29's start-up (the plain
-# ONNX Runtime baseline starts it on JMH's thread) needs stack in proportion to the command line, and this -cp is long.
-echo "-cp target/test-classes:target/classes:$(cat target/bench.classpath)" > target/bench.args
-mkdir -p benchmarks/results
-out="benchmarks/results/cpu-generators-$(date -u +%Y%m%d-%H%M)"
-echo "# $(date -u) | $(lscpu | sed -n 's/^Model name: *//p') | $(nproc) cores | load before: $load" \
-    | tee "$out.txt"
+. benchmarks/jmh-setup.sh
+jmh_setup cpu-generators
 echo "# java -cp ... org.openjdk.jmh.Main -rf json -rff $out.json ${*:-GeneratorBenchmark}" | tee -a "$out.txt"
 if [ -z "${SKIP_CHECK:-}" ]; then
     java -Xmx6g @target/bench.args dev.samplenorm.benchmarks.OnnxRuntimeAgreement 2>&1 | grep -v -e '^INFO: ' -e 'Generator <init>$' \

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.onnx.RewriteAgainstReferenceTest.Case;
 import dev.samplenorm.onnx.proto.Onnx.NodeProto;
 import dev.samplenorm.testing.Tensor;
 import dev.samplenorm.testing.TinyNet;
@@ -32,14 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConvTransposeRewriteTest {
 
     static final double AGAINST_PLAIN = 1e-5;
-    static final int[] BATCHES = {1, 4, 1};
-
-    record Case(String name, TinyNet net, int c, int h, int w) {
-        @Override
-        public String toString() {
-            return name;
-        }
-    }
+    static final int[] BATCHES = RewriteAgainstReferenceTest.BATCHES;
 
     /** ConvTranspose (out, k, s, p, output_padding, bias) between BatchNorms, as in a U-Net's up path. */
     static Case upsampling(int opset, int k, int s, int p, int op, boolean bias, int h, int w) {
@@ -74,13 +68,7 @@ class ConvTransposeRewriteTest {
     }
 
     static Stream<Arguments> casesAndModes() {
-        List<Arguments> a = new ArrayList<>();
-        for (Case c : cases()) {
-            for (StatisticsMode m : new StatisticsMode[] {StatisticsMode.SAMPLE, StatisticsMode.BATCH, StatisticsMode.RUNNING}) {
-                a.add(Arguments.of(c, m));
-            }
-        }
-        return a.stream();
+        return RewriteAgainstReferenceTest.withGraphModes(cases());
     }
 
     @ParameterizedTest(name = "{0} {1}")

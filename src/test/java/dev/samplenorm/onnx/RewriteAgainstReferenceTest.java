@@ -56,8 +56,13 @@ class RewriteAgainstReferenceTest {
     }
 
     static Stream<Arguments> casesAndModes() {
+        return withGraphModes(cases());
+    }
+
+    /** Each case with each mode the graph rewrite decides alone ({@code input} only adds pre/post-processing). */
+    static Stream<Arguments> withGraphModes(List<Case> cases) {
         List<Arguments> a = new ArrayList<>();
-        for (Case c : cases()) {
+        for (Case c : cases) {
             for (StatisticsMode m : new StatisticsMode[] {StatisticsMode.SAMPLE, StatisticsMode.BATCH, StatisticsMode.RUNNING}) {
                 a.add(Arguments.of(c, m));
             }

@@ -91,7 +91,11 @@ public final class Generator implements AutoCloseable {
         @Override
         protected boolean removeEldestEntry(Map.Entry<List<Integer>, Network> eldest) {
             if (size() <= NET_CACHE_SIZE) return false;
-            eldest.getValue().close();
+            try {
+                eldest.getValue().close();
+            } catch (RuntimeException e) { // the entry goes anyway: a closed network must not stay cached
+                LOG.log(Level.WARNING, "closing the network for input " + eldest.getKey() + " failed: " + e, e);
+            }
             dropoutMasks.remove(eldest.getKey());
             return true;
         }
@@ -247,7 +251,7 @@ public final class Generator implements AutoCloseable {
         }
         List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
         net = engine == Engine.ONNXRUNTIME
-                ? new OnnxRuntimeNetwork(rewritten, maskInputs, Math.max(1, opencv_core.getNumThreads()))
+                ? new OnnxRuntimeNetwork(rewritten, info.input().name(), maskInputs, Math.max(1, opencv_core.getNumThreads()))
                 : new OpenCvNetwork(subPixelWhereFaster(rewritten), device, options.precision(), maskInputs);
         if (dropout != null) dropoutMasks.put(key, masks);
         nets.put(key, net);

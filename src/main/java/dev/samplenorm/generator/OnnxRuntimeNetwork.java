@@ -39,10 +39,14 @@ final class OnnxRuntimeNetwork implements Network {
     private final List<String> maskInputs;
     private boolean closed;
 
-    OnnxRuntimeNetwork(OnnxModel rewritten, List<String> maskInputs, int intraOpThreads) {
+    /**
+     * @param dataInput the name of the model's data input ({@code ModelInfo.input()}): not always the
+     *     graph's first input, since exporters may list initializers (weights) as inputs too
+     */
+    OnnxRuntimeNetwork(OnnxModel rewritten, String dataInput, List<String> maskInputs, int intraOpThreads) {
         this.maskInputs = List.copyOf(maskInputs);
-        Onnx.ModelProto proto = withSymbolicBatch(rewritten.proto());
-        this.input = proto.getGraph().getInput(0).getName();
+        Onnx.ModelProto proto = withSymbolicBatch(rewritten.proto(), dataInput);
+        this.input = dataInput;
         this.output = proto.getGraph().getOutput(0).getName();
         try {
             this.env = environment();
@@ -55,7 +59,8 @@ final class OnnxRuntimeNetwork implements Network {
             }
         } catch (OrtException e) {
             throw new SampleNormException(SampleNormException.Code.MODEL, "ONNX Runtime cannot load the model: " + e.getMessage(), e);
-        } catch (UnsatisfiedLinkError e) {
+        } catch (LinkageError e) { // the native library cannot load (UnsatisfiedLinkError), or failed to before
+            // (ExceptionInInitializerError, then NoClassDefFoundError)
             throw new SampleNormException(SampleNormException.Code.ENGINE_UNAVAILABLE, "ONNX Runtime's native library cannot be"
                     + " loaded on this machine: " + e.getMessage(), e);
         }
@@ -100,7 +105,13 @@ final class OnnxRuntimeNetwork implements Network {
             }
         }, "samplenorm-onnxruntime-init", stack);
         init.setDaemon(true);
-        init.start();
+        try {
+            init.start();
+        } catch (OutOfMemoryError e) { // no room for the thread's stack
+            throw new SampleNormException(SampleNormException.Code.OUT_OF_MEMORY, "the onnxruntime engine cannot start: no thread"
+                    + " with a " + (stack >> 20) + " MiB stack could be created for ONNX Runtime's start-up (" + e.getMessage()
+                    + "); use a shorter command line or engine opencv", e);
+        }
         boolean interrupted = false;
         while (true) {
             try {
@@ -131,10 +142,12 @@ final class OnnxRuntimeNetwork implements Network {
      * The model with the batch extent of its data input and outputs declared symbolic: ONNX Runtime
      * refuses a batch size other than a declared one, and one session serves every N.
      */
-    static Onnx.ModelProto withSymbolicBatch(Onnx.ModelProto model) {
+    static Onnx.ModelProto withSymbolicBatch(Onnx.ModelProto model, String dataInput) {
         Onnx.ModelProto.Builder m = model.toBuilder();
         Onnx.GraphProto.Builder g = m.getGraphBuilder();
-        symbolicBatch(g.getInputBuilder(0));
+        for (int i = 0; i < g.getInputCount(); i++) {
+            if (g.getInput(i).getName().equals(dataInput)) symbolicBatch(g.getInputBuilder(i));
+        }
         for (int i = 0; i < g.getOutputCount(); i++) symbolicBatch(g.getOutputBuilder(i));
         return m.build();
     }

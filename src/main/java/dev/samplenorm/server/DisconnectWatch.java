@@ -47,6 +47,9 @@ final class DisconnectWatch implements ChannelListener<ConduitStreamSourceChanne
      */
     static void start(HttpServerExchange exchange, Runnable onDisconnect) {
         if (!(exchange.getConnection() instanceof HttpServerConnection c) || exchange.getAttachment(KEY) != null) return;
+        // Bytes of a pipelined next request already buffered: the client is there, and bytes the watch
+        // read would have to go after them, which ungetRequestBytes (it puts bytes in front) cannot do.
+        if (c.getExtraBytes() != null) return;
         DisconnectWatch watch = new DisconnectWatch(c, onDisconnect);
         exchange.putAttachment(KEY, watch);
         watch.begin();

@@ -80,6 +80,27 @@ class EngineAgreementTest {
         assertTrue(err <= TOLERANCE, mode.cliName() + ", N = " + n + ": ONNX Runtime vs OpenCV relative L2 " + err);
     }
 
+    /** Exporters may list weights (initializers) as graph inputs, also before the data input. */
+    @Test
+    void aWeightListedAsTheFirstGraphInputIsNotTakenForTheDataInput() {
+        dev.samplenorm.onnx.proto.Onnx.ModelProto proto = UNET.proto();
+        dev.samplenorm.onnx.proto.Onnx.TensorProto w = proto.getGraph().getInitializer(0);
+        dev.samplenorm.onnx.proto.Onnx.TypeProto.Tensor.Builder type = dev.samplenorm.onnx.proto.Onnx.TypeProto.Tensor.newBuilder()
+                .setElemType(w.getDataType());
+        for (long d : w.getDimsList()) type.getShapeBuilder().addDimBuilder().setDimValue(d);
+        dev.samplenorm.onnx.proto.Onnx.ModelProto.Builder b = proto.toBuilder();
+        b.getGraphBuilder().addInput(0, dev.samplenorm.onnx.proto.Onnx.ValueInfoProto.newBuilder().setName(w.getName())
+                .setType(dev.samplenorm.onnx.proto.Onnx.TypeProto.newBuilder().setTensorType(type)));
+        OnnxModel model = OnnxModel.of(b.build());
+        assertEquals(w.getName(), model.proto().getGraph().getInput(0).getName());
+        int size = (int) UNET.info().input().dim(2);
+        Tensor x = Tensor.random(2, 3, size, size, 77);
+        Tensor[] y = both(model, options(StatisticsMode.SAMPLE, Engine.OPENCV), x);
+        Tensor[] plain = both(UNET, options(StatisticsMode.SAMPLE, Engine.OPENCV), x);
+        assertTrue(y[1].relativeL2(plain[1]) <= TOLERANCE, "ONNX Runtime: " + y[1].relativeL2(plain[1]));
+        assertTrue(y[1].relativeL2(y[0]) <= TOLERANCE, "ONNX Runtime vs OpenCV: " + y[1].relativeL2(y[0]));
+    }
+
     /**
      * On the bundled model's golden sketches the engines differ by up to 3.3e-5 (batch, N = 4): that is
      * OpenCV's own float32 error against the float64 PyTorch golden, which ONNX Runtime stays 50x below.

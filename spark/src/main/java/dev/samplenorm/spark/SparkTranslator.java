@@ -304,7 +304,7 @@ public final class SparkTranslator implements Serializable {
             return this;
         }
 
-        /** fp32 (default) or fp16 (CUDA only). */
+        /** fp32 (default) or fp16 (only with device cuda). */
         public Builder precision(Precision precision) {
             this.precision = Objects.requireNonNull(precision, "precision");
             return this;
@@ -394,8 +394,10 @@ public final class SparkTranslator implements Serializable {
         }
 
         public SparkTranslator build() {
-            if (precision == Precision.FP16 && device.equals("cpu")) {
-                throw new IllegalArgumentException("precision fp16 runs only on a CUDA device; use device cuda or auto, or precision fp32");
+            if (precision == Precision.FP16 && !device.equals("cuda")) {
+                // auto falls back to the CPU on an executor without a GPU, where fp16 does not run.
+                throw new IllegalArgumentException("precision fp16 runs only on a CUDA device: set device cuda (and the"
+                        + " executors' GPU resources), or use precision fp32; got device " + device);
             }
             return new SparkTranslator(this);
         }

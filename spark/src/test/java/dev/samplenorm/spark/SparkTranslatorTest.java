@@ -289,6 +289,13 @@ class SparkTranslatorTest {
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().device("cuda:1"));
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().batchSize(0));
         assertThrows(IllegalArgumentException.class, () -> SparkTranslator.builder().tensorShape(3, 0, 4));
+        // fp16 with auto would fall back to the CPU on an executor without a GPU and fail there: refused here.
+        for (String device : new String[] {"auto", "cpu"}) {
+            var e8 = assertThrows(IllegalArgumentException.class,
+                    () -> SparkTranslator.builder().precision(dev.samplenorm.Precision.FP16).device(device).build());
+            assertTrue(e8.getMessage().contains("set device cuda"), e8.getMessage());
+        }
+        SparkTranslator.builder().precision(dev.samplenorm.Precision.FP16).device("cuda").build(); // accepted on the driver
     }
 
     @Test

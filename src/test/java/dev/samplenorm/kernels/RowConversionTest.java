@@ -49,12 +49,8 @@ class RowConversionTest {
         }
         // Per-sample statistics in pixel units; channel 1 of sample 0 is the identity (scale 1, var 1).
         double scale = 1 / 127.5, eps = 1e-5;
-        double[] mean = new double[n * cn], var = new double[n * cn];
-        for (int i = 0; i < mean.length; i++) {
-            mean[i] = r.nextDouble(20, 230);
-            var[i] = r.nextDouble(10, 5000);
-        }
-        ChannelStats stats = new ChannelStats(StatsScope.SAMPLE, n, cn, mean, var);
+        ChannelStats stats = randomSampleStats(r, n, cn);
+        double[] mean = stats.means(), var = stats.variances();
         try (Mat blob = new Mat(new int[] {n, cn, h, w}, CV_32F)) {
             new FloatPointer(blob.data()).put(x);
             List<Mat> parents = new ArrayList<>(), images = new ArrayList<>();
@@ -99,12 +95,8 @@ class RowConversionTest {
         List<Mat> images = TestData.images(n, h, w, cn, 5, w * 17L + cn);
         SplittableRandom r = new SplittableRandom(w * 13L + cn);
         double scale = 1 / 127.5, eps = 1e-5;
-        double[] mean = new double[n * cn], var = new double[n * cn];
-        for (int i = 0; i < mean.length; i++) {
-            mean[i] = r.nextDouble(20, 230);
-            var[i] = r.nextDouble(10, 5000);
-        }
-        ChannelStats stats = new ChannelStats(StatsScope.SAMPLE, n, cn, mean, var);
+        ChannelStats stats = randomSampleStats(r, n, cn);
+        double[] mean = stats.means(), var = stats.variances();
         try (Mat blob = new Mat()) {
             HostKernels.imagesToBlob(images, blob, stats, swap, scale, eps);
             float[] out = new float[n * cn * h * w];
@@ -131,5 +123,15 @@ class RowConversionTest {
         BytePointer p = m.data();
         long bytes = m.step() * m.rows();
         for (long b = 0; b < bytes; b++) p.put(b, value);
+    }
+
+    /** Per-sample statistics in pixel units: means in [20, 230), variances in [10, 5000). */
+    private static ChannelStats randomSampleStats(SplittableRandom r, int n, int cn) {
+        double[] mean = new double[n * cn], var = new double[n * cn];
+        for (int i = 0; i < mean.length; i++) {
+            mean[i] = r.nextDouble(20, 230);
+            var[i] = r.nextDouble(10, 5000);
+        }
+        return new ChannelStats(StatsScope.SAMPLE, n, cn, mean, var);
     }
 }

@@ -102,8 +102,7 @@ public final class ConvTransposeRewrite {
         private final ModelProto model;
         private final GraphProto.Builder graph;
         private final List<NodeProto> nodes = new ArrayList<>();
-        private final Set<String> tensorNames = new HashSet<>();
-        private final Set<String> nodeNames = new HashSet<>();
+        private final FreshNames names;
         private final long opset;
         int rewritten;
         final List<String> skipped = new ArrayList<>();
@@ -113,15 +112,7 @@ public final class ConvTransposeRewrite {
             this.graph = model.getGraph().toBuilder();
             this.opset = Graphs.defaultOpset(model);
             GraphProto g = model.getGraph();
-            for (NodeProto n : g.getNodeList()) {
-                tensorNames.addAll(n.getInputList());
-                tensorNames.addAll(n.getOutputList());
-                nodeNames.add(n.getName());
-            }
-            for (TensorProto t : g.getInitializerList()) tensorNames.add(t.getName());
-            for (ValueInfoProto v : g.getInputList()) tensorNames.add(v.getName());
-            for (ValueInfoProto v : g.getOutputList()) tensorNames.add(v.getName());
-            for (ValueInfoProto v : g.getValueInfoList()) tensorNames.add(v.getName());
+            this.names = new FreshNames(g);
 
             Map<String, TensorProto> init = new HashMap<>();
             for (TensorProto t : g.getInitializerList()) init.put(t.getName(), t);
@@ -245,9 +236,9 @@ public final class ConvTransposeRewrite {
             }
             String y = ct.getOutput(0);
             String base = ct.getName().isEmpty() ? y : ct.getName();
-            String wName = tensor(ct.getInput(1) + "/sub_pixel");
+            String wName = names.tensor(ct.getInput(1) + "/sub_pixel");
             graph.addInitializer(Tensors.floatTensor(wName, List.of((long) cout2, (long) cin, (long) my, (long) mx), w2));
-            NodeProto.Builder conv = NodeProto.newBuilder().setOpType("Conv").setName(node(base + "/sub_pixel/conv"))
+            NodeProto.Builder conv = NodeProto.newBuilder().setOpType("Conv").setName(names.node(base + "/sub_pixel/conv"))
                     .addInput(ct.getInput(0)).addInput(wName)
                     .addAttribute(ints("kernel_shape", my, mx)).addAttribute(ints("strides", 1, 1)).addAttribute(ints("dilations", 1, 1))
                     .addAttribute(ints("pads", ay.convPadBegin(), ax.convPadBegin(), ay.convPadEnd(), ax.convPadEnd()))
@@ -255,16 +246,16 @@ public final class ConvTransposeRewrite {
             if (hasBias) {
                 float[] b2 = new float[cout2];
                 for (int p = 0; p < s * s; p++) System.arraycopy(b, 0, b2, p * cout, cout);
-                String bName = tensor(ct.getInput(2) + "/sub_pixel");
+                String bName = names.tensor(ct.getInput(2) + "/sub_pixel");
                 graph.addInitializer(Tensors.floatTensor(bName, List.of((long) cout2), b2));
                 conv.addInput(bName);
             }
-            String phases = tensor(y + "/sub_pixel/phases");
+            String phases = names.tensor(y + "/sub_pixel/phases");
             nodes.add(conv.addOutput(phases).build());
 
             boolean crop = ay.cropBegin() != 0 || ay.cropEnd() != 0 || ax.cropBegin() != 0 || ax.cropEnd() != 0;
-            String interleaved = crop ? tensor(y + "/sub_pixel/interleaved") : y;
-            NodeProto.Builder d2s = NodeProto.newBuilder().setOpType("DepthToSpace").setName(node(base + "/sub_pixel/depth_to_space"))
+            String interleaved = crop ? names.tensor(y + "/sub_pixel/interleaved") : y;
+            NodeProto.Builder d2s = NodeProto.newBuilder().setOpType("DepthToSpace").setName(names.node(base + "/sub_pixel/depth_to_space"))
                     .addInput(phases).addOutput(interleaved)
                     .addAttribute(AttributeProto.newBuilder().setName("blocksize").setType(AttributeProto.AttributeType.INT).setI(s));
             if (opset >= 11) {
@@ -281,12 +272,12 @@ public final class ConvTransposeRewrite {
             long[] starts = {ay.cropBegin(), ax.cropBegin()};
             long[] ends = {ay.cropEnd() == 0 ? Integer.MAX_VALUE : -ay.cropEnd(), ax.cropEnd() == 0 ? Integer.MAX_VALUE : -ax.cropEnd()};
             long[] axes = {2, 3};
-            NodeProto.Builder n = NodeProto.newBuilder().setOpType("Slice").setName(node(base + "/sub_pixel/crop")).addInput(x).addOutput(y);
+            NodeProto.Builder n = NodeProto.newBuilder().setOpType("Slice").setName(names.node(base + "/sub_pixel/crop")).addInput(x).addOutput(y);
             if (opset < 10) {
                 n.addAttribute(ints("starts", starts)).addAttribute(ints("ends", ends)).addAttribute(ints("axes", axes));
             } else {
-                String st = tensor(y + "/sub_pixel/starts"), en = tensor(y + "/sub_pixel/ends"), ax2 = tensor(y + "/sub_pixel/axes");
-                graph.addInitializer(int64(st, starts)).addInitializer(int64(en, ends)).addInitializer(int64(ax2, axes));
+                String st = names.tensor(y + "/sub_pixel/starts"), en = names.tensor(y + "/sub_pixel/ends"), ax2 = names.tensor(y + "/sub_pixel/axes");
+                graph.addInitializer(Tensors.int64(st, starts)).addInitializer(Tensors.int64(en, ends)).addInitializer(Tensors.int64(ax2, axes));
                 n.addInput(st).addInput(en).addInput(ax2);
             }
             return n.build();
@@ -311,26 +302,5 @@ public final class ConvTransposeRewrite {
             return a.build();
         }
 
-        private static TensorProto int64(String name, long... values) {
-            TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
-                    .addDims(values.length);
-            for (long v : values) t.addInt64Data(v);
-            return t.build();
-        }
-
-        private String tensor(String wanted) {
-            return fresh(tensorNames, wanted);
-        }
-
-        private String node(String wanted) {
-            return fresh(nodeNames, wanted);
-        }
-
-        private static String fresh(Set<String> taken, String wanted) {
-            String s = wanted;
-            for (int i = 1; taken.contains(s); i++) s = wanted + "_" + i;
-            taken.add(s);
-            return s;
-        }
     }
 }

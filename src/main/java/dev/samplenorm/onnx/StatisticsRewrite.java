@@ -179,13 +179,13 @@ public final class StatisticsRewrite {
         private final ModelProto model;
         private final GraphProto.Builder graph;
         private List<NodeProto> nodes;
-        private final Names names;
+        private final FreshNames names;
 
         Editor(ModelProto model) {
             this.model = model;
             this.graph = model.getGraph().toBuilder();
             this.nodes = new ArrayList<>(graph.getNodeList());
-            this.names = new Names(model.getGraph());
+            this.names = new FreshNames(model.getGraph());
         }
 
         ModelProto build() {
@@ -279,7 +279,7 @@ public final class StatisticsRewrite {
                 String x = n.getInput(0), y = n.getOutput(0);
                 String probe = names.node(y + "/dropout_probe");
                 String shape = names.tensor(y + "/dropout_probe_shape");
-                graph.addInitializer(int64(shape, new long[4]));
+                graph.addInitializer(Tensors.int64(shape, new long[4]));
                 out.add(reshape(probe, x, shape, y));
                 dropoutSites.add(new DropoutSite(probe, x, y, ratio, n.getName().isEmpty() ? y : n.getName()));
             }
@@ -482,8 +482,8 @@ public final class StatisticsRewrite {
             String back = names.tensor(y + "/batch_stats/cnhw_normalized");
             String flatShape = names.tensor(y + "/batch_stats/flat_shape");
             String planeShape = names.tensor(y + "/batch_stats/plane_shape");
-            graph.addInitializer(int64(flatShape, 1, c, -1));
-            graph.addInitializer(int64(planeShape, c, -1, h, w));
+            graph.addInitializer(Tensors.int64(flatShape, 1, c, -1));
+            graph.addInitializer(Tensors.int64(planeShape, c, -1, h, w));
             out.add(transpose(names.node(base + "/batch_stats/to_cnhw"), bn.getInput(0), toCnhw));
             out.add(reshape(names.node(base + "/batch_stats/flatten"), toCnhw, flatShape, flat));
             out.add(instanceNorm(bn, flat, normed, eps, names.node(base + "/batch_stats/normalize")));
@@ -500,13 +500,6 @@ public final class StatisticsRewrite {
 
         private static NodeProto reshape(String name, String x, String shape, String y) {
             return NodeProto.newBuilder().setOpType("Reshape").setName(name).addInput(x).addInput(shape).addOutput(y).build();
-        }
-
-        private static TensorProto int64(String name, long... values) {
-            TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
-                    .addDims(values.length);
-            for (long v : values) t.addInt64Data(v);
-            return t.build();
         }
 
         /** See the class comment: fold BatchNorm into a preceding ConvTranspose, or keep them apart. */
@@ -550,7 +543,7 @@ public final class StatisticsRewrite {
                     String x = n.getInput(0);
                     String y = names.tensor(x + "/unfused");
                     String shape = names.tensor(x + "/unfused_shape");
-                    graph.addInitializer(int64(shape, new long[separated.get(n)]));
+                    graph.addInitializer(Tensors.int64(shape, new long[separated.get(n)]));
                     out.add(reshape(names.node(x + "/keep_unfused"), x, shape, y));
                     out.add(n.toBuilder().setInput(0, y).build());
                 } else {
@@ -662,39 +655,6 @@ public final class StatisticsRewrite {
             List<ValueInfoProto> info = new ArrayList<>();
             for (ValueInfoProto v : graph.getValueInfoList()) if (exists.contains(v.getName())) info.add(v);
             if (info.size() != graph.getValueInfoCount()) graph.clearValueInfo().addAllValueInfo(info);
-        }
-    }
-
-    /** Fresh tensor and node names that clash with nothing in the graph. */
-    private static final class Names {
-        private final Set<String> tensors = new HashSet<>();
-        private final Set<String> nodes = new HashSet<>();
-
-        Names(GraphProto g) {
-            for (NodeProto n : g.getNodeList()) {
-                tensors.addAll(n.getInputList());
-                tensors.addAll(n.getOutputList());
-                nodes.add(n.getName());
-            }
-            for (TensorProto t : g.getInitializerList()) tensors.add(t.getName());
-            for (ValueInfoProto v : g.getInputList()) tensors.add(v.getName());
-            for (ValueInfoProto v : g.getOutputList()) tensors.add(v.getName());
-            for (ValueInfoProto v : g.getValueInfoList()) tensors.add(v.getName());
-        }
-
-        String tensor(String wanted) {
-            return fresh(tensors, wanted);
-        }
-
-        String node(String wanted) {
-            return fresh(nodes, wanted);
-        }
-
-        private static String fresh(Set<String> taken, String wanted) {
-            String s = wanted;
-            for (int i = 1; taken.contains(s); i++) s = wanted + "_" + i;
-            taken.add(s);
-            return s;
         }
     }
 }

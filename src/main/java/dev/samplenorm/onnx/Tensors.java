@@ -53,6 +53,14 @@ final class Tensors {
                 .setRawData(ByteString.copyFrom(b.array())).build();
     }
 
+    /** A 1-D INT64 tensor (shapes, pads, Slice bounds). */
+    static TensorProto int64(String name, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
+                .addDims(values.length);
+        for (long v : values) t.addInt64Data(v);
+        return t.build();
+    }
+
     /** The constant behind a tensor name: an initializer, or the value of a Constant node; null if neither. */
     static TensorProto constant(String name, Map<String, TensorProto> initializers, Map<String, NodeProto> producers) {
         TensorProto t = initializers.get(name);

@@ -66,6 +66,16 @@ gc_summary() { # GC pauses in the server's GC log so far: count, total and longe
          END { printf "GC pauses so far: %d, total %.1f ms, longest %.1f ms\n", n, t, m }' "$GC_LOG"
 }
 
+need_best() { # what the rate is for -> exits unless the sweep (or BEST) gave a throughput
+    awk "BEGIN{exit !($BEST > 0)}" || { echo "run-serving-load.sh: no throughput to $1: run the sweep, or set BEST (req/s)" >&2; exit 1; }
+}
+
+open_loop() { # rate (req/s) -> ServingLoad's open loop for OVERLOAD_SECONDS, then GC pauses and load average
+    java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$1" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
+    gc_summary
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 metric() { # name filter -> value(s)
     curl -fs "$URL/metrics" | grep -E "^$1" || true
 }
@@ -107,29 +117,25 @@ done
 fi
 
 if has half; then
-awk "BEGIN{exit !($BEST > 0)}" || { echo "run-serving-load.sh: no throughput to halve: run the sweep, or set BEST (req/s)" >&2; exit 1; }
+need_best halve
 HALF=$(awk "BEGIN{printf \"%.1f\", $BEST / 2}")
 echo
 echo "## Below capacity: open loop at 2 req/s and at $HALF req/s (half of $BEST) for $OVERLOAD_SECONDS s each; batching on, queue 256"
 start_server --max-batch 8 --max-delay-ms 5 --queue 256
 for rate in 2 "$HALF"; do
-    java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$rate" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
-    gc_summary
-    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    open_loop "$rate"
 done
 stop_server
 fi
 
 if has overload; then
-awk "BEGIN{exit !($BEST > 0)}" || { echo "run-serving-load.sh: no throughput to overload: run the sweep, or set BEST (req/s)" >&2; exit 1; }
+need_best overload
 RATE=$(awk "BEGIN{printf \"%.1f\", 2 * $BEST}")
 echo
 echo "## Overload: open loop at $RATE req/s (2x the best measured throughput $BEST req/s) for $OVERLOAD_SECONDS s; queue 16"
 start_server --max-batch 8 --max-delay-ms 5 --queue 16
 rss_before=$(awk '/VmRSS/{print $2}' "/proc/$SERVER/status")
-java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$RATE" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
-gc_summary
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+open_loop "$RATE"
 echo "server RSS: $rss_before kB before, $(awk '/VmRSS/{print $2}' "/proc/$SERVER/status") kB after"
 metric 'samplenorm_inference_requests_(accepted|rejected|succeeded|failed|timed_out)_total'
 metric 'samplenorm_http_responses_total'

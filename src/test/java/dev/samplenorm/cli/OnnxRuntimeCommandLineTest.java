@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.samplenorm.io.Npy;
 import dev.samplenorm.testing.ChildJvm;
+import dev.samplenorm.testing.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,14 +33,7 @@ class OnnxRuntimeCommandLineTest {
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the child JVM did not finish");
         assertEquals(0, p.exitValue(), output);
-        float[] golden = Npy.read(Path.of("models/golden/sample_n4.npy")).asFloats();
-        float[] got = Npy.read(out).asFloats();
-        assertEquals(golden.length, got.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < got.length; i++) {
-            num += (got[i] - golden[i]) * (double) (got[i] - golden[i]);
-            den += golden[i] * (double) golden[i];
-        }
-        assertTrue(Math.sqrt(num / den) < 1e-5, "relative L2 " + Math.sqrt(num / den));
+        double err = Tensor.relativeL2(Npy.read(out).asFloats(), Npy.read(Path.of("models/golden/sample_n4.npy")).asFloats());
+        assertTrue(err < 1e-5, "relative L2 " + err);
     }
 }

@@ -76,6 +76,13 @@ public class GeneratorBenchmark {
         return v;
     }
 
+    /** {@link #randomBlob} (seed 42) in an N x 3 x 256 x 256 float Mat. */
+    static Mat randomBlobMat(int n) {
+        Mat blob = new Mat(new int[] {n, C, H, W}, CV_32F);
+        new FloatPointer(blob.data()).put(randomBlob(n, 42));
+        return blob;
+    }
+
     static Generator load(OnnxModel model, StatisticsMode mode) {
         return load(model, mode, Engine.OPENCV, GeneratorOptions.ConvTransposeForm.AUTO);
     }
@@ -126,8 +133,7 @@ public class GeneratorBenchmark {
                     GeneratorOptions.ConvTransposeForm.valueOf(convTranspose));
             System.err.printf("%nGenerator.load(unet_256, %s, %s, %s): %.2f s%n", mode, engine, convTranspose,
                     (System.nanoTime() - t0) / 1e9);
-            blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
-            new FloatPointer(blob.data()).put(randomBlob(batch, 42));
+            blob = randomBlobMat(batch);
         }
 
         @TearDown(Level.Trial)
@@ -179,8 +185,7 @@ public class GeneratorBenchmark {
         public void setUp() {
             openCvThreads(cvThreads);
             generator = load(BenchModels.readUnet256(), StatisticsMode.BATCH);
-            blob = new Mat(new int[] {batch, C, H, W}, CV_32F);
-            new FloatPointer(blob.data()).put(randomBlob(batch, 42));
+            blob = randomBlobMat(batch);
         }
 
         @TearDown(Level.Trial)

@@ -6,6 +6,7 @@ import dev.samplenorm.StatisticsMode;
 import dev.samplenorm.generator.Engine;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ final class CommonOptions {
     private static final System.Logger LOG = System.getLogger(CommonOptions.class.getName());
 
     /** The bundled model, packaged as a class path resource. */
-    static final String BUNDLED_MODEL = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+    static final String BUNDLED_MODEL = OnnxModel.BUNDLED_RESOURCE;
 
     @Option(names = "--model", paramLabel = "M.onnx", description = "ONNX generator (default: the bundled pix2pix_shapes_128 model)")
     Path model;

@@ -54,6 +54,12 @@ public final class OnnxModel {
     }
 
     /**
+     * The class path resource of the model bundled in the library jar (pix2pix_shapes_128, the
+     * command line's default model), for {@link #fromResource}.
+     */
+    public static final String BUNDLED_RESOURCE = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+
+    /**
      * Reads a model from the class path, e.g. {@code "models/net.onnx"} (no leading slash), through
      * the context class loader or, without one, this class's loader.
      */

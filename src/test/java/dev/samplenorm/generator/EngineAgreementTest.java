@@ -36,7 +36,7 @@ class EngineAgreementTest {
 
     static final double TOLERANCE = 1e-5;
 
-    private static final OnnxModel BUNDLED = OnnxModel.fromResource("dev/samplenorm/models/pix2pix_shapes_128.onnx");
+    private static final OnnxModel BUNDLED = OnnxModel.fromResource(OnnxModel.BUNDLED_RESOURCE);
     private static final OnnxModel UNET = OnnxModel.of(ReferenceGenerators.unet(6, 8, 64, 11, 14));
     private static final OnnxModel UNET_OPSET11_DROPOUT = OnnxModel.of(ReferenceGenerators.unet(7, 4, 128, 11, 11));
     /** Symbolic H and W, a stride-2 convolution and its transposed convolution with output_padding. */

@@ -17,7 +17,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
 public final class ServingFixtures {
 
     /** The bundled 128 x 128 model, as the CLI packages it. */
-    public static final String BUNDLED_MODEL = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+    public static final String BUNDLED_MODEL = OnnxModel.BUNDLED_RESOURCE;
 
     private ServingFixtures() {}
 

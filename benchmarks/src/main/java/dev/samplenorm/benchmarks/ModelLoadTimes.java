@@ -4,6 +4,7 @@ import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.onnx.OnnxModel;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.bytedeco.javacpp.Loader;
@@ -20,7 +21,7 @@ import org.bytedeco.opencv.global.opencv_dnn;
  */
 public final class ModelLoadTimes {
 
-    static final String BUNDLED = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+    static final String BUNDLED = OnnxModel.BUNDLED_RESOURCE;
 
     public static void main(String[] args) throws Exception {
         GeneratorOptions options = GeneratorOptions.builder().statistics(StatisticsMode.SAMPLE).device(Device.cpu()).build();

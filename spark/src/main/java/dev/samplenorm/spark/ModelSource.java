@@ -2,6 +2,7 @@ package dev.samplenorm.spark;
 
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
+import dev.samplenorm.onnx.OnnxModel;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -23,7 +24,7 @@ public final class ModelSource implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** The class path resource of the bundled pix2pix_shapes_128 model (the CLI's default model). */
-    static final String BUNDLED_RESOURCE = "dev/samplenorm/models/pix2pix_shapes_128.onnx";
+    static final String BUNDLED_RESOURCE = OnnxModel.BUNDLED_RESOURCE;
 
     private final String path; // null for the bundled model
 

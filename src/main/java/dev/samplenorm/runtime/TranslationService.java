@@ -141,7 +141,7 @@ public final class TranslationService implements AutoCloseable {
         metrics.bindQueueDepth(this::queueDepth);
         for (Worker w : started) {
             devices.add(w.generator().device());
-            priorities.add(w.priority);
+            if (w.priority != null) priorities.add(w.priority);
             workers.add(w.thread);
         }
     }

@@ -408,9 +408,18 @@ class TranslationServerTest {
                 awaitQueueDepth(service, 1);
             } // the client closes its connection before the answer
             awaitQueueDepth(service, 0);
-            assertEquals(1, metrics.accepted);
-            assertEquals(1, metrics.cancelled, "counted as cancelled");
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            // The request leaves the queue under the service's lock; the counter follows just after.
+            while (System.nanoTime() < end) {
+                synchronized (metrics) {
+                    if (metrics.cancelled > 0) break;
+                }
+                Thread.sleep(5);
+            }
+            synchronized (metrics) {
+                assertEquals(1, metrics.accepted);
+                assertEquals(1, metrics.cancelled, "counted as cancelled");
+            }
             while (s.inFlight() > 0 && System.nanoTime() < end) Thread.sleep(5);
             assertEquals(0, s.inFlight(), "the exchange of the cancelled request ended");
         } finally {

@@ -159,15 +159,16 @@ class TranslationServicePriorityTest {
         GeneratorOptions ort = GeneratorOptions.builder().engine(Engine.ONNXRUNTIME).build();
         try (TranslationService service = TranslationService.builder(model).name("w").generatorOptions(ort).instances(Device.cpu(), 1)
                 .maxBatchSize(2).computeNice(NICE).build()) {
-            Map<Long, ProcTasks.Task> loaded = tasks();
             translate(service, 4);
             List<ProcTasks.Task> created = ProcTasks.all().stream().filter(t -> !before.contains(t.tid()) && t.comm().equals(WORKER_COMM))
                     .toList();
-            for (ProcTasks.Task t : created) assertEquals(NICE, t.nice(), "compute thread " + t);
             // The session was created in the worker with OpenCV's thread count as its intra-op count: the
-            // worker and that many threads less one ran the requests.
-            long ran = created.stream().filter(t -> loaded.containsKey(t.tid()) && t.cpuNanos() > loaded.get(t.tid()).cpuNanos()).count();
-            assertTrue(ran >= OPENCV_THREADS, "the worker and ONNX Runtime's intra-op threads ran the requests: " + created);
+            // worker and that many threads less one (and OpenCV's pool, where a step runs a parallel loop).
+            assertTrue(created.size() >= OPENCV_THREADS, "the worker and the threads it created: " + created);
+            for (ProcTasks.Task t : created) {
+                assertEquals(NICE, t.nice(), "compute thread " + t);
+                assertTrue(t.cpuNanos() > 0, "thread " + t + " ran (warm-up and requests)");
+            }
         }
     }
 

@@ -22,7 +22,7 @@ esac
 
 CXX=${CXX:-g++}
 SRC=src/main/cpp
-CPU_SOURCES="$SRC/api/samplenorm.cpp $SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
+CPU_SOURCES="$SRC/api/samplenorm.cpp $SRC/api/thread_priority.cpp $SRC/kernels/cpu/blob_kernels.cpp $SRC/kernels/cpu/image_kernels.cpp"
 # x86-64 only: code paths chosen at run time on CPUs with AVX2 (files named *_avx2.cpp).
 if [ "$PLATFORM" = linux-x86_64 ]; then
     CPU_SOURCES="$CPU_SOURCES $SRC/kernels/cpu/image_sums_avx2.cpp $SRC/kernels/cpu/blob_stats_avx2.cpp $SRC/kernels/cpu/image_convert_avx2.cpp"

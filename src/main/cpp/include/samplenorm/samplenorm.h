@@ -212,6 +212,24 @@ int cuda_event_record(void* event, int device, void* stream);
 int cuda_stream_wait_event(void* stream, void* event, int device);
 int cuda_event_destroy(void* event, int device);
 
+// ---------------------------------------------------------------------------------------------
+// Thread priority (api/thread_priority.cpp). On Linux the nice value belongs to each thread, and a
+// thread inherits the nice value of the thread that creates it. Unlike the functions above, these
+// return 0 or an errno value (not an SN_* status) and do not set last_error_message():
+// EINVAL for a nice value outside 0..19, EACCES or EPERM where the change would raise the priority
+// (that needs CAP_SYS_NICE), ESRCH for an unknown thread, ENOSYS on a platform without per-thread
+// nice values.
+// ---------------------------------------------------------------------------------------------
+
+/** The calling thread's kernel thread id (Linux gettid()); -1 where the platform has none. */
+int64_t current_thread_id();
+
+/** Sets the calling thread's nice value to `nice` (0..19). Threads it creates afterwards inherit it. */
+int set_thread_nice(int nice);
+
+/** Reads the nice value of thread `tid` of this process (0: the calling thread) into *nice. */
+int thread_nice(int64_t tid, int* nice);
+
 }  // namespace samplenorm
 
 #endif  // SAMPLENORM_SAMPLENORM_H

@@ -73,6 +73,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest image area accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
     long maxImagePixels;
 
+    @Option(names = "--compute-nice", paramLabel = "N", defaultValue = "10",
+            description = "OS priority (Linux nice value, 0 to 19) of the threads that run the model: the worker threads and the"
+                    + " OpenCV and ONNX Runtime threads they create; the HTTP threads keep normal priority, so health checks and 429s"
+                    + " are answered at once while inference yields the CPU; 0 leaves every thread as it is (default: ${DEFAULT-VALUE})")
+    int computeNice;
+
     @Option(names = "--warm-up-s", defaultValue = "0",
             description = "before it reports ready, the server sends itself translate requests for this long, so that the JIT has"
                     + " compiled the request path before the first users (default: ${DEFAULT-VALUE}, off)")
@@ -93,6 +99,9 @@ final class ServeCommand implements Callable<Integer> {
         if (instances < 1 || maxBatch < 1 || queue < 1 || maxDelayMs < 0 || timeoutMs < 1 || !(warmUpS >= 0 && warmUpS <= 600)) {
             throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1, --max-delay-ms >= 0 and --warm-up-s"
                     + " from 0 to 600");
+        }
+        if (computeNice < 0 || computeNice > 19) {
+            throw new UserError("--compute-nice: expected a nice value from 0 (normal priority) to 19 (lowest), got " + computeNice);
         }
         OnnxModel model = common.model == null ? OnnxModel.fromResource(CommonOptions.BUNDLED_MODEL) : OnnxModel.read(common.model);
         String modelName = name != null ? name : common.model == null ? "pix2pix_shapes_128"

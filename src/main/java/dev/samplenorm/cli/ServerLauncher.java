@@ -2,6 +2,7 @@ package dev.samplenorm.cli;
 
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.ThreadPriority;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.runtime.MicrometerServiceMetrics;
 import dev.samplenorm.runtime.TranslationService;
@@ -9,6 +10,7 @@ import dev.samplenorm.server.TranslationServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 
@@ -27,7 +29,8 @@ final class ServerLauncher {
         TranslationService.Builder b = TranslationService.builder(model).name(modelName)
                 .generatorOptions(c.common.options(mode).build())
                 .maxBatchSize(c.maxBatch).maxQueueDelay(Duration.ofNanos((long) (c.maxDelayMs * 1e6))).queueCapacity(c.queue)
-                .maxImageSize(c.maxImageSide, c.maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName));
+                .maxImageSize(c.maxImageSide, c.maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName))
+                .computeNice(c.computeNice);
         if (c.preferred != null) b.preferredBatchSizes(c.preferred.stream().mapToInt(Integer::intValue).toArray());
         if (c.common.device.trim().equalsIgnoreCase("auto")) {
             b.instances(c.instances);
@@ -53,11 +56,21 @@ final class ServerLauncher {
             stopped.countDown();
         }, "samplenorm-shutdown"));
         c.spec.commandLine().getOut().printf(Locale.ROOT,
-                "serving %s (statistics %s, %s, max batch %d, max delay %s ms, queue %d) on http://%s:%d (ready in %.1f s)%n", modelName,
-                mode.cliName(), service.devices(), c.maxBatch, c.maxDelayMs, c.queue, server.address().getHostString(), server.port(),
-                (System.nanoTime() - start) / 1e9);
+                "serving %s (statistics %s, %s, max batch %d, max delay %s ms, queue %d, %s) on http://%s:%d (ready in %.1f s)%n",
+                modelName, mode.cliName(), service.devices(), c.maxBatch, c.maxDelayMs, c.queue, computePriority(service),
+                server.address().getHostString(), server.port(), (System.nanoTime() - start) / 1e9);
         c.spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /** The start-up line's words for the compute threads' priority, e.g. "compute threads at nice 10". */
+    static String computePriority(TranslationService service) {
+        if (service.computeNice() == 0) return "compute threads at normal priority";
+        List<ThreadPriority.Outcome> outcomes = service.computePriorities();
+        ThreadPriority.Outcome first = outcomes.get(0);
+        if (first.status() == ThreadPriority.Status.UNSUPPORTED) return "compute nice " + service.computeNice() + " not applied: " + first.reason();
+        int nice = outcomes.stream().mapToInt(ThreadPriority.Outcome::after).min().orElse(first.after());
+        return "compute threads at nice " + nice;
     }
 }

@@ -6,6 +6,7 @@ import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.ThreadPriority;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.onnx.ModelInfo;
@@ -33,6 +34,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
@@ -64,6 +66,14 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * ({@link #shutdown(Duration)}, {@link #close()}) stops accepting, finishes queued work within the
  * timeout, then fails what remains with {@link ServiceClosedException}.
  *
+ * <p><b>Compute priority.</b> Each worker thread loads and warms up its own generator. With
+ * {@link Builder#computeNice(int)} above 0 it first lowers its own OS priority (Linux nice value), so
+ * that the threads it creates inherit the lower priority too: ONNX Runtime's intra-op threads (created
+ * with the session) and OpenCV's CPU thread pool (one per process, created by the thread that runs the
+ * first parallel loop), which the first worker restarts before its warm-up in case another thread
+ * created it earlier at normal priority. The threads that receive requests (an HTTP server's I/O
+ * threads) keep theirs, and so answer quickly while inference yields the CPU.
+ *
  * <p><b>Ownership.</b> Submitted Mats are copied at submission (the caller may close them at once);
  * the Mats that futures complete with belong to the caller. All methods are thread-safe.
  */
@@ -91,6 +101,8 @@ public final class TranslationService implements AutoCloseable {
     private final ServiceMetrics metrics;
     private final Executor encodeExecutor;
     private final List<Device> devices = new ArrayList<>();
+    private final int computeNice;
+    private final List<ThreadPriority.Outcome> priorities = new ArrayList<>();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -100,7 +112,8 @@ public final class TranslationService implements AutoCloseable {
     private final List<Thread> workers = new ArrayList<>();
     private final ScheduledThreadPoolExecutor timers;
 
-    private TranslationService(Builder b, List<Generator> generators) {
+    private TranslationService(Builder b, List<Worker> started) {
+        List<Generator> generators = started.stream().map(Worker::generator).toList();
         this.name = b.name;
         this.mode = b.options.statistics();
         this.mergeable = mode == StatisticsMode.SAMPLE || mode == StatisticsMode.RUNNING;
@@ -118,6 +131,7 @@ public final class TranslationService implements AutoCloseable {
         this.maxImagePixels = b.maxImagePixels;
         this.metrics = b.metrics;
         this.encodeExecutor = b.encodeExecutor;
+        this.computeNice = b.computeNice;
         this.timers = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "samplenorm-" + name + "-deadlines");
             t.setDaemon(true);
@@ -125,14 +139,11 @@ public final class TranslationService implements AutoCloseable {
         });
         timers.setRemoveOnCancelPolicy(true);
         metrics.bindQueueDepth(this::queueDepth);
-        for (int i = 0; i < generators.size(); i++) {
-            Generator g = generators.get(i);
-            devices.add(g.device());
-            Thread t = new Thread(() -> work(g), "samplenorm-" + name + "-worker-" + i + "-" + g.device());
-            t.setDaemon(true);
-            workers.add(t);
+        for (Worker w : started) {
+            devices.add(w.generator().device());
+            if (w.priority != null) priorities.add(w.priority);
+            workers.add(w.thread);
         }
-        for (Thread t : workers) t.start();
     }
 
     /** A builder for a service running {@code model}. */
@@ -732,6 +743,20 @@ public final class TranslationService implements AutoCloseable {
         return capacity;
     }
 
+    /** The nice value the worker threads were asked to run at ({@link Builder#computeNice}); 0 = unchanged. */
+    public int computeNice() {
+        return computeNice;
+    }
+
+    /**
+     * What lowering its priority did in each worker thread, in worker order: the nice value it runs at,
+     * read back from the OS, or why the platform has none ({@link ThreadPriority.Status#UNSUPPORTED}).
+     * Empty where {@link #computeNice()} is 0.
+     */
+    public List<ThreadPriority.Outcome> computePriorities() {
+        return List.copyOf(priorities);
+    }
+
     /** The device of each worker, resolved at load. */
     public List<Device> devices() {
         return List.copyOf(devices);
@@ -748,7 +773,7 @@ public final class TranslationService implements AutoCloseable {
     @Override
     public String toString() {
         return "TranslationService{" + name + ", " + mode.cliName() + ", workers " + devices + ", maxBatchSize " + maxBatchSize
-                + ", queue " + capacity + "}";
+                + ", queue " + capacity + (computeNice > 0 ? ", compute nice " + computeNice : "") + "}";
     }
 
     // ------------------------------------------------------------------------------------ requests
@@ -794,6 +819,91 @@ public final class TranslationService implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------ worker start
+
+    /**
+     * A worker thread from its start to the service's start: it lowers its priority, loads its
+     * generator and warms it up, then waits for the service (or for being abandoned, when another
+     * worker failed to load) before it takes requests.
+     */
+    private static final class Worker {
+        final Thread thread;
+        private final CompletableFuture<Generator> loaded = new CompletableFuture<>();
+        private final CompletableFuture<TranslationService> service = new CompletableFuture<>();
+        volatile ThreadPriority.Outcome priority;
+
+        Worker(Builder b, GeneratorOptions options, int index) {
+            String prefix = "samplenorm-" + b.name + "-worker-" + index;
+            this.thread = new Thread(() -> run(b, options, index, prefix), prefix);
+            thread.setDaemon(true);
+        }
+
+        private void run(Builder b, GeneratorOptions options, int index, String prefix) {
+            Generator g = null;
+            try {
+                priority = b.lowerPriority(index);
+                g = Generator.load(b.model, options);
+                Thread.currentThread().setName(prefix + "-" + g.device());
+                if (b.warmUp) b.warmUp(g);
+            } catch (Throwable t) {
+                if (g != null) g.close();
+                loaded.completeExceptionally(t);
+                return;
+            }
+            loaded.complete(g);
+            TranslationService s = service.join(); // null: abandoned
+            if (s == null) {
+                g.close();
+                return;
+            }
+            s.work(g);
+        }
+
+        /** Waits until the generator is loaded and warmed up; rethrows what failed. */
+        void awaitLoaded() {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        loaded.get();
+                        return;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // a half-started service would leak its worker: finish starting it first
+                    } catch (ExecutionException e) {
+                        Throwable c = e.getCause();
+                        if (c instanceof RuntimeException r) throw r;
+                        if (c instanceof Error err) throw err;
+                        throw new CompletionException(c);
+                    }
+                }
+            } finally {
+                if (interrupted) Thread.currentThread().interrupt();
+            }
+        }
+
+        Generator generator() {
+            return loaded.join();
+        }
+
+        void begin(TranslationService s) {
+            service.complete(s);
+        }
+
+        /** Tells a loaded worker to close its generator and end; waits for it. */
+        void abandon() {
+            service.complete(null);
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     // ------------------------------------------------------------------------------------ builder
 
     /** Options of a {@link TranslationService}; {@link #build()} loads the generators and warms them up. */
@@ -813,6 +923,7 @@ public final class TranslationService implements AutoCloseable {
         private ServiceMetrics metrics = ServiceMetrics.NONE;
         private boolean warmUp = true;
         private Executor encodeExecutor = ForkJoinPool.commonPool();
+        private int computeNice = 0;
 
         private Builder(OnnxModel model) {
             this.model = model;
@@ -920,24 +1031,79 @@ public final class TranslationService implements AutoCloseable {
             return this;
         }
 
-        /** Loads the generators, warms them up and starts the workers. */
+        /**
+         * The OS priority of the compute threads, as a Linux nice value from 0 (normal, the default:
+         * nothing changes) to 19 (lowest). Each worker thread sets it on itself before it loads its
+         * generator, so the native threads it creates inherit it (see the class comment); the first
+         * worker restarts OpenCV's CPU thread pool so that its threads are created at that priority.
+         * Where the process already runs at a higher nice value the workers keep it; on platforms
+         * without per-thread nice values (other than Linux) nothing changes, and
+         * {@link TranslationService#computePriorities()} says why.
+         */
+        public Builder computeNice(int nice) {
+            if (nice < 0 || nice > ThreadPriority.MAX_NICE) {
+                throw new IllegalArgumentException("computeNice: expected 0 (normal priority, unchanged) to " + ThreadPriority.MAX_NICE
+                        + " (lowest), got " + nice);
+            }
+            this.computeNice = nice;
+            return this;
+        }
+
+        /**
+         * Starts the workers one after another; each loads and warms up its generator in its own thread
+         * (at the compute priority), and the next starts when it is ready. Returns when all are.
+         */
         public TranslationService build() {
             List<GeneratorOptions> perInstance = new ArrayList<>();
             for (Device d : instanceDevices) perInstance.add(options.toBuilder().device(d).build());
             int auto = autoInstances > 0 ? autoInstances : (instanceDevices.isEmpty() ? 1 : 0);
             for (int i = 0; i < auto; i++) perInstance.add(options);
-            List<Generator> generators = new ArrayList<>();
+            List<Worker> started = new ArrayList<>();
+            TranslationService service;
             try {
-                for (GeneratorOptions o : perInstance) {
-                    Generator g = Generator.load(model, o);
-                    generators.add(g);
-                    if (warmUp) warmUp(g);
+                for (int i = 0; i < perInstance.size(); i++) {
+                    Worker w = new Worker(this, perInstance.get(i), i);
+                    started.add(w);
+                    w.thread.start();
+                    w.awaitLoaded();
                 }
-            } catch (RuntimeException e) {
-                generators.forEach(Generator::close);
+                service = new TranslationService(this, started);
+            } catch (RuntimeException | Error e) {
+                for (Worker w : started) w.abandon();
                 throw e;
             }
-            return new TranslationService(this, generators);
+            for (Worker w : started) w.begin(service);
+            return service;
+        }
+
+        /** Lowers the calling worker thread's priority; null where computeNice is 0. */
+        private ThreadPriority.Outcome lowerPriority(int index) {
+            if (computeNice == 0) return null;
+            ThreadPriority.Outcome outcome;
+            if (!ThreadPriority.supported()) {
+                outcome = ThreadPriority.lowerCurrentThread(computeNice); // UNSUPPORTED, with the reason
+            } else {
+                int now = ThreadPriority.currentNice();
+                outcome = now > computeNice ? new ThreadPriority.Outcome(ThreadPriority.Status.UNCHANGED, now, now, null)
+                        : ThreadPriority.lowerCurrentThread(computeNice);
+                if (index == 0) restartOpenCvThreadPool();
+            }
+            LOG.log(outcome.status() == ThreadPriority.Status.UNSUPPORTED ? Level.WARNING : Level.INFO,
+                    "compute priority of worker " + index + " (requested nice " + computeNice + "): " + outcome);
+            return outcome;
+        }
+
+        /**
+         * OpenCV's CPU thread pool (its pthreads backend) is created by the thread that runs the first
+         * parallel loop and lives as long as the process; its threads inherit that thread's nice value.
+         * Shrinking it to one thread stops its threads (when no parallel loop runs at that moment), and
+         * the next parallel loop of this thread creates them anew, at this thread's priority.
+         */
+        private static void restartOpenCvThreadPool() {
+            int threads = opencv_core.getNumThreads();
+            if (threads <= 1) return;
+            opencv_core.setNumThreads(1);
+            opencv_core.setNumThreads(threads);
         }
 
         private void warmUp(Generator g) {

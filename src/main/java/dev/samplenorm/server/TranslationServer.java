@@ -11,6 +11,7 @@ import dev.samplenorm.runtime.QueueFullException;
 import dev.samplenorm.runtime.ServiceClosedException;
 import dev.samplenorm.runtime.TranslationService;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -95,6 +96,11 @@ public final class TranslationServer implements AutoCloseable {
         if (registry != null) {
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
+            // The OS priority the compute threads run at, as read back after lowering: -1 where the
+            // platform has no per-thread nice value; 0 also where --compute-nice 0 left them unchanged.
+            Gauge.builder("samplenorm.compute.nice", service, TranslationServer::computeThreadNice)
+                    .description("nice value of the worker threads that run the model (Linux; -1: not supported here)")
+                    .tag("model", modelName).register(registry);
         }
         this.undertow = Undertow.builder()
                 .addHttpListener(b.port, b.host)
@@ -107,6 +113,11 @@ public final class TranslationServer implements AutoCloseable {
                 .setServerOption(UndertowOptions.ALWAYS_SET_DATE, false)
                 .setHandler(this::route)
                 .build();
+    }
+
+    private static double computeThreadNice(TranslationService service) {
+        if (service.computeNice() == 0) return 0;
+        return service.computePriorities().stream().mapToInt(o -> o.after()).min().orElse(-1);
     }
 
     public static Builder builder(TranslationService service) {

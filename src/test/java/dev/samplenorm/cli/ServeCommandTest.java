@@ -28,10 +28,24 @@ class ServeCommandTest {
     }
 
     @Test
+    void computeNiceOutsideZeroToNineteenIsAUserErrorNamingTheRange() {
+        for (String bad : new String[] {"-1", "20"}) {
+            StringWriter err = new StringWriter();
+            assertEquals(Main.USER_ERROR, run(err, "serve", "--compute-nice", bad));
+            assertTrue(err.toString().contains("--compute-nice: expected a nice value from 0 (normal priority) to 19 (lowest), got " + bad),
+                    err.toString());
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(Main.USER_ERROR, run(err, "serve", "--compute-nice", "low"));
+        assertTrue(err.toString().contains("--compute-nice"), err.toString());
+    }
+
+    @Test
     void helpListsTheServingOptions() {
         StringWriter out = new StringWriter();
         assertEquals(0, Main.execute(new String[] {"serve", "--help"}, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true)));
-        for (String option : new String[] {"--host", "--port", "--instances", "--max-batch", "--max-delay-ms", "--queue", "--timeout-ms"}) {
+        for (String option : new String[] {"--host", "--port", "--instances", "--max-batch", "--max-delay-ms", "--queue", "--timeout-ms",
+                "--compute-nice"}) {
             assertTrue(out.toString().contains(option), "help lists " + option);
         }
     }

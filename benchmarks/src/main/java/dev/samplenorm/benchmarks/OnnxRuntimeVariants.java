@@ -1,0 +1,167 @@
+package dev.samplenorm.benchmarks;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.onnx.ConvTransposeRewrite;
+import dev.samplenorm.onnx.OnnxModel;
+import dev.samplenorm.onnx.OpenCvShapes;
+import dev.samplenorm.onnx.StatisticsRewrite;
+import dev.samplenorm.onnx.proto.Onnx;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * unet_256 on ONNX Runtime (CPU): forms of the rewritten model and session options, measured in
+ * alternation as in {@link InterleavedCpuComparison} (each round runs every configuration once, in
+ * turn; per configuration the median, min and max call time, and the median over rounds of its time
+ * divided by the first configuration's time in the same round). Each configuration is an
+ * {@code OrtSession} on a model the way samplenorm's ONNX Runtime engine builds it (statistics
+ * rewrite, batch extent symbolic); the last row is plain ONNX Runtime on the training export with
+ * default session options, the benchmarks' yardstick.
+ *
+ * <pre>
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants forms N ROUNDS     # model forms, engine session options
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants options N ROUNDS   # session options, sub-pixel batch form
+ * </pre>
+ */
+public final class OnnxRuntimeVariants {
+
+    static final int C = GeneratorBenchmark.C, H = GeneratorBenchmark.H, W = GeneratorBenchmark.W;
+    private static final String INPUT = "input";
+
+    public static void main(String[] args) throws Exception {
+        String what = args[0];
+        int n = Integer.parseInt(args[1]), rounds = Integer.parseInt(args[2]);
+        int cores = Runtime.getRuntime().availableProcessors();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OnnxModel model = BenchModels.readUnet256();
+        OnnxModel batch = StatisticsRewrite.rewrite(model, StatisticsMode.BATCH, OpenCvShapes.atInput(1, C, H, W));
+        OnnxModel sample = StatisticsRewrite.rewrite(model, StatisticsMode.SAMPLE, OpenCvShapes.atInput(1, C, H, W));
+        OnnxModel batchSub = ConvTransposeRewrite.rewrite(batch);
+        OnnxModel sampleSub = ConvTransposeRewrite.rewrite(sample);
+        Consumer<OrtSession.SessionOptions> engine = o -> engineOptions(o, cores);
+        Map<String, OrtSession> sessions = new LinkedHashMap<>();
+        if (what.equals("forms")) {
+            sessions.put("batch, ConvTranspose as exported (engine today)", session(env, batch, engine));
+            sessions.put("batch, sub-pixel", session(env, batchSub, engine));
+            if (n == 1) sessions.put("InstanceNormalization (= batch at N = 1), sub-pixel", session(env, sampleSub, engine));
+            sessions.put("sample, as exported", session(env, sample, engine));
+            sessions.put("sample, sub-pixel", session(env, sampleSub, engine));
+            sessions.put("ORT's own training-mode BatchNorm, sub-pixel",
+                    session(env, ConvTransposeRewrite.rewrite(StatisticsRewrite.withoutDropout(model)), engine));
+        } else if (what.equals("options")) {
+            sessions.put("batch sub-pixel, engine options (" + cores + " threads, spinning)", session(env, batchSub, engine));
+            sessions.put("... no spinning", session(env, batchSub, engine.andThen(o -> config(o, "session.intra_op.allow_spinning", "0"))));
+            sessions.put("... ORT default threads", session(env, batchSub, o -> {
+                engineOptions(o, cores);
+                call(() -> o.setIntraOpNumThreads(0));
+            }));
+            sessions.put("... basic graph optimizations", session(env, batchSub, engine.andThen(o -> call(
+                    () -> o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT)))));
+            sessions.put("... no memory pattern, no arena", session(env, batchSub, engine.andThen(o -> call(() -> {
+                o.setMemoryPatternOptimization(false);
+                o.setCPUArenaAllocator(false);
+            }))));
+            sessions.put("... all defaults (no options set)", session(env, batchSub, o -> {}));
+        } else {
+            throw new IllegalArgumentException("expected forms or options, got " + what);
+        }
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) { // as OnnxRuntimeGenerator: the export as it is
+            sessions.put("plain ONNX Runtime, training export, default options",
+                    env.createSession(StatisticsRewrite.withoutDropout(model).toByteArray(), o));
+        }
+
+        float[] x = GeneratorBenchmark.randomBlob(n, 42);
+        FloatBuffer direct = java.nio.ByteBuffer.allocateDirect(4 * x.length).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        direct.put(x).flip();
+        List<AutoCloseable> resources = new ArrayList<>(sessions.values());
+        OnnxTensor input = OnnxTensor.createTensor(env, direct, new long[] {n, C, H, W});
+        resources.add(input);
+        System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%n", what, n, rounds, cores, InterleavedCpuComparison.loadAverage());
+        for (OrtSession s : sessions.values()) run(s, input); // warm-up
+        Map<String, double[]> ms = new LinkedHashMap<>();
+        for (String k : sessions.keySet()) ms.put(k, new double[rounds]);
+        for (int r = 0; r < rounds; r++) {
+            for (var e : sessions.entrySet()) {
+                long t0 = System.nanoTime();
+                run(e.getValue(), input);
+                ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        double[] first = ms.values().iterator().next();
+        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round) |");
+        System.out.println("|---|---|---|---|");
+        for (var e : ms.entrySet()) {
+            double[] v = e.getValue();
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) ratio[r] = v[r] / first[r];
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f |%n", e.getKey(), InterleavedCpuComparison.median(v),
+                    Arrays.stream(v).min().orElse(0), Arrays.stream(v).max().orElse(0), InterleavedCpuComparison.median(ratio));
+        }
+        System.out.printf("# load average after: %s%n", InterleavedCpuComparison.loadAverage());
+        for (AutoCloseable c : resources) c.close();
+    }
+
+    /** The session options of samplenorm's ONNX Runtime engine before this comparison. */
+    private static void engineOptions(OrtSession.SessionOptions o, int threads) {
+        call(() -> {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            o.setIntraOpNumThreads(threads);
+            o.setInterOpNumThreads(1);
+        });
+    }
+
+    private static void config(OrtSession.SessionOptions o, String key, String value) {
+        call(() -> o.addConfigEntry(key, value));
+    }
+
+    interface OrtCall {
+        void run() throws OrtException;
+    }
+
+    private static void call(OrtCall c) {
+        try {
+            c.run();
+        } catch (OrtException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static OrtSession session(OrtEnvironment env, OnnxModel m, Consumer<OrtSession.SessionOptions> options) throws OrtException {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            options.accept(o);
+            return env.createSession(symbolicBatch(m.proto()).toByteArray(), o);
+        }
+    }
+
+    private static void run(OrtSession s, OnnxTensor input) throws OrtException {
+        try (OrtSession.Result r = s.run(Map.of(INPUT, input))) {
+            ((OnnxTensor) r.get(0)).getFloatBuffer();
+        }
+    }
+
+    /** The model with the batch extent of its inputs and outputs symbolic, as the engine declares it. */
+    private static Onnx.ModelProto symbolicBatch(Onnx.ModelProto model) {
+        Onnx.ModelProto.Builder m = model.toBuilder();
+        Onnx.GraphProto.Builder g = m.getGraphBuilder();
+        for (int i = 0; i < g.getInputCount(); i++) if (g.getInput(i).getName().equals(INPUT)) symbolic(g.getInputBuilder(i));
+        for (int i = 0; i < g.getOutputCount(); i++) symbolic(g.getOutputBuilder(i));
+        return m.build();
+    }
+
+    private static void symbolic(Onnx.ValueInfoProto.Builder v) {
+        if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) return;
+        Onnx.TensorShapeProto.Builder s = v.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+        if (s.getDimCount() > 0) s.setDim(0, Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
+    }
+}

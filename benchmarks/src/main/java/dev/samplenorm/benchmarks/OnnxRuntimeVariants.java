@@ -31,6 +31,7 @@ import java.util.function.Consumer;
  * <pre>
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants forms N ROUNDS     # model forms, engine session options
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants options N ROUNDS   # session options, sub-pixel batch form
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants spinning N ROUNDS  # intra-op spinning on and off, both sides
  * </pre>
  */
 public final class OnnxRuntimeVariants {
@@ -72,8 +73,17 @@ public final class OnnxRuntimeVariants {
                 o.setCPUArenaAllocator(false);
             }))));
             sessions.put("... all defaults (no options set)", session(env, batchSub, o -> {}));
+        } else if (what.equals("spinning")) {
+            Consumer<OrtSession.SessionOptions> noSpin = o -> config(o, "session.intra_op.allow_spinning", "0");
+            sessions.put("batch sub-pixel, engine options (" + cores + " threads, spinning)", session(env, batchSub, engine));
+            sessions.put("batch sub-pixel, engine options, no spinning", session(env, batchSub, engine.andThen(noSpin)));
+            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+                noSpin.accept(o);
+                sessions.put("plain ONNX Runtime, training export, default options but no spinning",
+                        env.createSession(StatisticsRewrite.withoutDropout(model).toByteArray(), o));
+            }
         } else {
-            throw new IllegalArgumentException("expected forms or options, got " + what);
+            throw new IllegalArgumentException("expected forms, options or spinning, got " + what);
         }
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) { // as OnnxRuntimeGenerator: the export as it is
             sessions.put("plain ONNX Runtime, training export, default options",

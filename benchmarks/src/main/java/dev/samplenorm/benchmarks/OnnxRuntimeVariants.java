@@ -32,7 +32,12 @@ import java.util.function.Consumer;
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants forms N ROUNDS     # model forms, engine session options
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants options N ROUNDS   # session options, sub-pixel batch form
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants spinning N ROUNDS  # intra-op spinning on and off, both sides
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants forms N ROUNDS nospin   # every session without spinning
  * </pre>
+ *
+ * Besides wall time it reports the process's CPU time per call (all threads, JVM included): without
+ * intra-op spinning that is the work the session does, which a loaded machine disturbs less than
+ * the wall time (with spinning it also counts the threads' busy waiting).
  */
 public final class OnnxRuntimeVariants {
 
@@ -42,6 +47,7 @@ public final class OnnxRuntimeVariants {
     public static void main(String[] args) throws Exception {
         String what = args[0];
         int n = Integer.parseInt(args[1]), rounds = Integer.parseInt(args[2]);
+        noSpinningEverywhere = args.length > 3 && args[3].equals("nospin");
         int cores = Runtime.getRuntime().availableProcessors();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OnnxModel model = BenchModels.readUnet256();
@@ -86,6 +92,7 @@ public final class OnnxRuntimeVariants {
             throw new IllegalArgumentException("expected forms, options or spinning, got " + what);
         }
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) { // as OnnxRuntimeGenerator: the export as it is
+            if (noSpinningEverywhere) noSpinning(o);
             sessions.put("plain ONNX Runtime, training export, default options",
                     env.createSession(StatisticsRewrite.withoutDropout(model).toByteArray(), o));
         }
@@ -96,33 +103,52 @@ public final class OnnxRuntimeVariants {
         List<AutoCloseable> resources = new ArrayList<>(sessions.values());
         OnnxTensor input = OnnxTensor.createTensor(env, direct, new long[] {n, C, H, W});
         resources.add(input);
-        System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%n", what, n, rounds, cores, InterleavedCpuComparison.loadAverage());
+        System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%s%n", what, n, rounds, cores, InterleavedCpuComparison.loadAverage(),
+                noSpinningEverywhere ? "; intra-op spinning off in every session" : "");
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         for (OrtSession s : sessions.values()) run(s, input); // warm-up
-        Map<String, double[]> ms = new LinkedHashMap<>();
-        for (String k : sessions.keySet()) ms.put(k, new double[rounds]);
+        Map<String, double[]> ms = new LinkedHashMap<>(), cpu = new LinkedHashMap<>();
+        for (String k : sessions.keySet()) {
+            ms.put(k, new double[rounds]);
+            cpu.put(k, new double[rounds]);
+        }
         for (int r = 0; r < rounds; r++) {
             for (var e : sessions.entrySet()) {
-                long t0 = System.nanoTime();
+                long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
                 run(e.getValue(), input);
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
+                cpu.get(e.getKey())[r] = (os.getProcessCpuTime() - c0) / 1e6;
             }
         }
-        double[] first = ms.values().iterator().next();
-        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round) |");
-        System.out.println("|---|---|---|---|");
+        double[] first = ms.values().iterator().next(), firstCpu = cpu.values().iterator().next();
+        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round)"
+                + " | median process CPU ms | median CPU time / first row's |");
+        System.out.println("|---|---|---|---|---|---|");
         for (var e : ms.entrySet()) {
-            double[] v = e.getValue();
-            double[] ratio = new double[rounds];
-            for (int r = 0; r < rounds; r++) ratio[r] = v[r] / first[r];
-            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f |%n", e.getKey(), InterleavedCpuComparison.median(v),
-                    Arrays.stream(v).min().orElse(0), Arrays.stream(v).max().orElse(0), InterleavedCpuComparison.median(ratio));
+            double[] v = e.getValue(), c = cpu.get(e.getKey());
+            double[] ratio = new double[rounds], cpuRatio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = v[r] / first[r];
+                cpuRatio[r] = c[r] / firstCpu[r];
+            }
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f | %.1f | %.3f |%n", e.getKey(), InterleavedCpuComparison.median(v),
+                    Arrays.stream(v).min().orElse(0), Arrays.stream(v).max().orElse(0), InterleavedCpuComparison.median(ratio),
+                    InterleavedCpuComparison.median(c), InterleavedCpuComparison.median(cpuRatio));
         }
         System.out.printf("# load average after: %s%n", InterleavedCpuComparison.loadAverage());
         for (AutoCloseable c : resources) c.close();
     }
 
+    /** With {@code nospin}: every session, the plain one included, runs without intra-op spinning (CPU time = work). */
+    private static boolean noSpinningEverywhere;
+
+    private static void noSpinning(OrtSession.SessionOptions o) {
+        config(o, "session.intra_op.allow_spinning", "0");
+    }
+
     /** The session options of samplenorm's ONNX Runtime engine before this comparison. */
     private static void engineOptions(OrtSession.SessionOptions o, int threads) {
+        if (noSpinningEverywhere) noSpinning(o);
         call(() -> {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);

@@ -32,7 +32,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * engines use the same number of cores) and one inter-op thread; intra-op spinning stays on (ONNX
  * Runtime's default, as for a plain session). The generator hands it the model with strided
  * ConvTranspose layers in the sub-pixel form where {@link GeneratorOptions#convTranspose()} asks for
- * it (on the CPU by default): ONNX Runtime runs those Conv layers faster than its ConvTranspose.
+ * it (on the CPU by default): measured faster on ONNX Runtime at N >= 4, undecided at N = 1.
  */
 final class OnnxRuntimeNetwork implements Network {
 

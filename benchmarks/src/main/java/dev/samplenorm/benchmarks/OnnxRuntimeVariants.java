@@ -22,8 +22,9 @@ import java.util.function.Consumer;
 /**
  * unet_256 on ONNX Runtime (CPU): forms of the rewritten model and session options, measured in
  * alternation as in {@link InterleavedCpuComparison} (each round runs every configuration once, in
- * turn; per configuration the median, min and max call time, and the median over rounds of its time
- * divided by the first configuration's time in the same round). Each configuration is an
+ * turn, each round starting one configuration later; per configuration the median, min and max call
+ * time, and the median over rounds of its time divided by the first configuration's time in the same
+ * round). Each configuration is an
  * {@code OrtSession} on a model the way samplenorm's ONNX Runtime engine builds it (statistics
  * rewrite, batch extent symbolic); the last row is plain ONNX Runtime on the training export with
  * default session options, the benchmarks' yardstick.
@@ -33,6 +34,7 @@ import java.util.function.Consumer;
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants options N ROUNDS   # session options, sub-pixel batch form
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants spinning N ROUNDS  # intra-op spinning on and off, both sides
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants forms N ROUNDS nospin   # every session without spinning
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.OnnxRuntimeVariants profile N RUNS          # ORT's profile by operator, batch form
  * </pre>
  *
  * Besides wall time it reports the process's CPU time per call (all threads, JVM included): without
@@ -47,6 +49,10 @@ public final class OnnxRuntimeVariants {
     public static void main(String[] args) throws Exception {
         String what = args[0];
         int n = Integer.parseInt(args[1]), rounds = Integer.parseInt(args[2]);
+        if (what.equals("profile")) {
+            profile(n, rounds);
+            return;
+        }
         noSpinningEverywhere = args.length > 3 && args[3].equals("nospin");
         int cores = Runtime.getRuntime().availableProcessors();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -112,8 +118,12 @@ public final class OnnxRuntimeVariants {
             ms.put(k, new double[rounds]);
             cpu.put(k, new double[rounds]);
         }
+        List<Map.Entry<String, OrtSession>> order = new ArrayList<>(sessions.entrySet());
         for (int r = 0; r < rounds; r++) {
-            for (var e : sessions.entrySet()) {
+            // Each round starts one configuration later, so that none always follows the same one
+            // (ONNX Runtime's threads spin for a while after a run, into the next session's run).
+            for (int k = 0; k < order.size(); k++) {
+                var e = order.get((r + k) % order.size());
                 long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
                 run(e.getValue(), input);
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
@@ -144,6 +154,87 @@ public final class OnnxRuntimeVariants {
 
     private static void noSpinning(OrtSession.SessionOptions o) {
         config(o, "session.intra_op.allow_spinning", "0");
+    }
+
+    private static final java.util.regex.Pattern DUR = java.util.regex.Pattern.compile("\"dur\"\\s*:\\s*(\\d+)");
+    private static final java.util.regex.Pattern TS = java.util.regex.Pattern.compile("\"ts\"\\s*:\\s*(\\d+)");
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("\"name\"\\s*:\\s*\"([^\"]*)\"");
+    private static final java.util.regex.Pattern OP = java.util.regex.Pattern.compile("\"op_name\"\\s*:\\s*\"([^\"]*)\"");
+
+    /**
+     * ONNX Runtime's own profile of the engine's batch form, ConvTranspose as exported and in sub-pixel
+     * form, two sessions run in alternation (2 warm-up runs each, then RUNS profiled): node kernel time per run, summed by
+     * operator ({@code ReorderInput}/{@code ReorderOutput} are the NCHWc layout conversions ORT inserts).
+     */
+    private static void profile(int n, int runs) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        int cores = Runtime.getRuntime().availableProcessors();
+        OnnxModel batch = StatisticsRewrite.rewrite(BenchModels.readUnet256(), StatisticsMode.BATCH, OpenCvShapes.atInput(1, C, H, W));
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(BenchModels.folder().resolve("ort-profile"));
+        float[] x = GeneratorBenchmark.randomBlob(n, 42);
+        var forms = List.of(Map.entry("ConvTranspose as exported", batch), Map.entry("sub-pixel", ConvTransposeRewrite.rewrite(batch)));
+        List<OrtSession> sessions = new ArrayList<>();
+        List<String> files = new ArrayList<>();
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {n, C, H, W})) {
+            for (int f = 0; f < forms.size(); f++) {
+                String prefix = dir.resolve("variant" + f).toString();
+                sessions.add(session(env, forms.get(f).getValue(), o -> {
+                    engineOptions(o, cores);
+                    call(() -> o.enableProfiling(prefix));
+                }));
+            }
+            for (int i = 0; i < 2 + runs; i++) for (OrtSession s : sessions) run(s, in); // in alternation
+            for (OrtSession s : sessions) {
+                files.add(s.endProfiling());
+                s.close();
+            }
+        }
+        for (int f = 0; f < forms.size(); f++) {
+            var form = forms.get(f);
+            String file = files.get(f);
+            List<Long> starts = new ArrayList<>();
+            List<long[]> kernels = new ArrayList<>();
+            List<String> ops = new ArrayList<>(), nodeNames = new ArrayList<>();
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(file))) {
+                var name = NAME.matcher(line);
+                var dur = DUR.matcher(line);
+                var ts = TS.matcher(line);
+                if (!name.find() || !dur.find() || !ts.find()) continue;
+                if (name.group(1).equals("model_run")) {
+                    starts.add(Long.parseLong(ts.group(1)));
+                } else if (name.group(1).endsWith("_kernel_time")) {
+                    var op = OP.matcher(line);
+                    kernels.add(new long[] {Long.parseLong(ts.group(1)), Long.parseLong(dur.group(1))});
+                    ops.add(op.find() ? op.group(1) : "?");
+                    nodeNames.add(name.group(1).substring(0, name.group(1).length() - "_kernel_time".length()));
+                }
+            }
+            java.util.Collections.sort(starts);
+            long from = starts.size() > 2 ? starts.get(2) : 0;
+            Map<String, Double> byOp = new java.util.TreeMap<>(), byConvTranspose = new LinkedHashMap<>();
+            double total = 0;
+            for (int i = 0; i < kernels.size(); i++) {
+                if (kernels.get(i)[0] < from) continue;
+                double ms = kernels.get(i)[1] / 1e3 / runs;
+                byOp.merge(ops.get(i), ms, Double::sum);
+                String node = nodeNames.get(i);
+                int sub = node.indexOf("/sub_pixel/");
+                if (ops.get(i).equals("ConvTranspose")) byConvTranspose.merge(node, ms, Double::sum);
+                if (sub > 0) byConvTranspose.merge(node.substring(0, sub), ms, Double::sum);
+                total += ms;
+            }
+            System.out.printf(Locale.ROOT, "%n# batch form, %s, N=%d, %d runs, load average %s: %.1f ms per run in node kernels%n",
+                    form.getKey(), n, runs, InterleavedCpuComparison.loadAverage(), total);
+            System.out.println("| operator | ms per run | share |");
+            System.out.println("|---|---|---|");
+            for (var e : byOp.entrySet()) {
+                System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f %% |%n", e.getKey(), e.getValue(), 100 * e.getValue() / total);
+            }
+            System.out.println("| ConvTranspose node (sub-pixel: its Conv, DepthToSpace and Slice) | ms per run |");
+            System.out.println("|---|---|");
+            for (var e : byConvTranspose.entrySet()) System.out.printf(Locale.ROOT, "| %s | %.2f |%n", e.getKey(), e.getValue());
+            java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(file));
+        }
     }
 
     /** The session options of samplenorm's ONNX Runtime engine before this comparison. */

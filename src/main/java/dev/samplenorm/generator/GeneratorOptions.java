@@ -23,8 +23,8 @@ public final class GeneratorOptions {
      */
     public enum ConvTransposeForm {
         /**
-         * {@link #SUB_PIXEL} on the CPU, where it measures faster on both engines (OpenCV DNN and ONNX Runtime);
-         * {@link #AS_EXPORTED} on CUDA, not yet measured there.
+         * {@link #SUB_PIXEL} on the CPU, on both engines (measured faster on OpenCV DNN, and on ONNX Runtime
+         * at N >= 4); {@link #AS_EXPORTED} on CUDA, not yet measured there.
          */
         AUTO,
         /** Rewritten as one Conv, DepthToSpace and Slice each. */

@@ -146,8 +146,7 @@ public final class Generator implements AutoCloseable {
         this.engine = chooseEngine(options.engine(), device);
         LOG.log(Level.INFO, "generator: " + info.summary() + "; statistics " + mode.cliName() + "; device " + device + "; engine "
                 + engine.cliName() + (options.precision() == Precision.FP16 ? ", precision fp16" : "")
-                + (engine == Engine.OPENCV && options.convTranspose().subPixelOn(device)
-                        ? "; strided ConvTranspose in sub-pixel form" : ""));
+                + (options.convTranspose().subPixelOn(device) ? "; strided ConvTranspose in sub-pixel form" : ""));
         if (modelC > 0 && modelH > 0 && modelW > 0) {
             // Fixed size: build the network now, so that a model OpenCV cannot run fails at load.
             try {
@@ -251,7 +250,8 @@ public final class Generator implements AutoCloseable {
         }
         List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
         net = engine == Engine.ONNXRUNTIME
-                ? new OnnxRuntimeNetwork(rewritten, info.input().name(), maskInputs, Math.max(1, opencv_core.getNumThreads()))
+                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten), info.input().name(), maskInputs,
+                        Math.max(1, opencv_core.getNumThreads()))
                 : new OpenCvNetwork(subPixelWhereFaster(rewritten), device, options.precision(), maskInputs);
         if (dropout != null) dropoutMasks.put(key, masks);
         nets.put(key, net);

@@ -22,7 +22,10 @@ public final class GeneratorOptions {
      * {@link dev.samplenorm.onnx.ConvTransposeRewrite}). The outputs agree to float rounding either way.
      */
     public enum ConvTransposeForm {
-        /** {@link #SUB_PIXEL} on the CPU, where it measures faster; {@link #AS_EXPORTED} on CUDA, not yet measured there. */
+        /**
+         * {@link #SUB_PIXEL} on the CPU, on both engines (measured faster on OpenCV DNN, and on ONNX Runtime
+         * at N >= 4); {@link #AS_EXPORTED} on CUDA, not yet measured there.
+         */
         AUTO,
         /** Rewritten as one Conv, DepthToSpace and Slice each. */
         SUB_PIXEL,

@@ -137,6 +137,40 @@ class EngineAgreementTest {
         }
     }
 
+    /**
+     * ONNX Runtime runs strided ConvTranspose layers in the sub-pixel form by default on the CPU too
+     * (measured faster there, as on OpenCV): AUTO gives the same bits as SUB_PIXEL, a result that
+     * differs in rounding from the form as exported (so the rewrite did apply) and agrees with it,
+     * with output_padding, at odd symbolic sizes and with dropout.
+     */
+    @ParameterizedTest
+    @EnumSource(StatisticsMode.class)
+    void onnxRuntimeRunsConvTransposeInSubPixelFormByDefaultAndAgreesWithTheFormAsExported(StatisticsMode mode) {
+        record Case(OnnxModel model, Tensor x, boolean dropout) {}
+        List<Case> cases = List.of(new Case(ODD, Tensor.random(3, 3, 33, 47, 21), false),
+                new Case(UNET, Tensor.random(2, 3, 64, 64, 22), false),
+                new Case(UNET_OPSET11_DROPOUT, Tensor.random(2, 3, 128, 128, 23), true));
+        for (Case c : cases) {
+            Tensor[] y = new Tensor[3];
+            GeneratorOptions.ConvTransposeForm[] forms = GeneratorOptions.ConvTransposeForm.values();
+            for (int i = 0; i < forms.length; i++) {
+                GeneratorOptions.Builder o = options(mode, Engine.ONNXRUNTIME).convTranspose(forms[i]);
+                if (c.dropout()) o.dropout(42);
+                try (Generator g = Generator.load(c.model(), o.build()); Mat in = c.x().toMat(); Mat out = g.translateBlob(in)) {
+                    y[forms[i].ordinal()] = Tensor.of(out);
+                }
+            }
+            Tensor auto = y[GeneratorOptions.ConvTransposeForm.AUTO.ordinal()];
+            Tensor subPixel = y[GeneratorOptions.ConvTransposeForm.SUB_PIXEL.ordinal()];
+            Tensor exported = y[GeneratorOptions.ConvTransposeForm.AS_EXPORTED.ordinal()];
+            String what = mode.cliName() + " on " + c.model().info().summary();
+            assertTrue(java.util.Arrays.equals(auto.data(), subPixel.data()), what + ": AUTO should run the sub-pixel form on the CPU");
+            assertFalse(java.util.Arrays.equals(subPixel.data(), exported.data()), what + ": the sub-pixel form was not applied");
+            double err = subPixel.relativeL2(exported);
+            assertTrue(err <= TOLERANCE, what + ": sub-pixel vs as exported on ONNX Runtime, relative L2 " + err);
+        }
+    }
+
     @Test
     void sampleModeRunsEachImageWithItsOwnStatisticsInOneOnnxRuntimeCall() {
         Tensor x = Tensor.random(4, 3, 64, 64, 3);

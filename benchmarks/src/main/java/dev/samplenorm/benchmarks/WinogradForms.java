@@ -51,11 +51,13 @@ public final class WinogradForms {
         Predicate<dev.samplenorm.onnx.proto.Onnx.NodeProto> deconvs = x -> x.getOpType().equals("ConvTranspose");
         List<Config> configs = new ArrayList<>();
         configs.add(new Config("sub-pixel 2x2 (current)", ConvTransposeRewrite.rewrite(stats), true));
+        configs.add(new Config("sub-pixel, Transposes", ConvTransposeRewrite.rewrite(stats,
+                OpenCvShapes.atInput(1, C, H, W).inputShapes(stats.proto(), deconvs)), true));
         configs.add(new Config("decoder 3x3", ConvTransposeRewrite.rewrite(WinogradRewrite.rewrite(stats, deconvs)), true));
-        configs.add(new Config("decoder 3x3, Winograd off", configs.get(1).model(), false));
+        configs.add(new Config("decoder 3x3, Winograd off", configs.get(2).model(), false));
         configs.add(new Config("encoder space-to-depth 3x3", ConvTransposeRewrite.rewrite(WinogradRewrite.rewrite(stats, convs)), true));
         configs.add(new Config("both 3x3", WinogradRewrite.rewrite(stats, convs.or(deconvs)), true));
-        configs.add(new Config("both 3x3, Winograd off", configs.get(4).model(), false));
+        configs.add(new Config("both 3x3, Winograd off", configs.get(5).model(), false));
         configs.add(new Config("encoder pad + space-to-depth 2x2", ConvTransposeRewrite.rewrite(WinogradRewrite.spaceToDepth2x2(stats, convs)), true));
         if (args.length > 3) configs.removeIf(c -> !c.name().matches(args[3]) && !c.name().startsWith("sub-pixel"));
 
@@ -120,7 +122,7 @@ public final class WinogradForms {
         System.out.println("\nLayers of the rewritten conv_4 and conv_12 (ms per forward):");
         for (int i = 0; i < configs.size(); i++) {
             for (var e : perLayer.get(i).entrySet()) {
-                if (e.getKey().matches("(conv_4|conv_12|deconv_118)/.*")) System.out.printf(Locale.ROOT, "  %s: %s %.2f%n", configs.get(i).name(), e.getKey(), e.getValue());
+                if (e.getKey().matches(args.length > 4 ? args[4] : "(conv_4|conv_12|deconv_118)/.*")) System.out.printf(Locale.ROOT, "  %s: %s %.2f%n", configs.get(i).name(), e.getKey(), e.getValue());
             }
         }
         StringBuilder total = new StringBuilder("| all layers |");

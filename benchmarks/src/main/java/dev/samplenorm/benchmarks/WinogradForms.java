@@ -12,7 +12,6 @@ import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
 import dev.samplenorm.onnx.WinogradRewrite;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,13 +27,17 @@ import org.bytedeco.opencv.opencv_core.StringVector;
 
 /**
  * unet_256 on OpenCV DNN's CPU backend with its 4x4 stride-2 convolutions in the 3x3 forms of
- * {@link WinogradRewrite} (Winograd on and off) against the sub-pixel form, measured in alternation:
+ * {@link WinogradRewrite} (Winograd on and off), the encoder as Pad + SpaceToDepth + 2x2 Conv, and the
+ * sub-pixel form with its phases interleaved by Transposes, against the sub-pixel form with
+ * DepthToSpace, measured in alternation:
  * each round runs every network once, in turn. Per network: median time per forward, median ratio
  * to the first network in the same round, relative L2 of the output to the first network's, and the
  * per-node time from {@code Net.getPerfProfile} summed over the layers each ONNX node became.
  *
  * <pre>
- * java -Xss8m -cp ... dev.samplenorm.benchmarks.WinogradForms N ROUNDS [mode]
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.WinogradForms N ROUNDS [mode [networks [layers]]]
+ *   mode: statistics mode (batch); networks: a regex over the network names (all; the first, the
+ *   sub-pixel form with DepthToSpace, always runs); layers: a regex over layer names to list one by one
  * </pre>
  */
 public final class WinogradForms {
@@ -119,7 +122,7 @@ public final class WinogradForms {
             for (Map<String, Double> m : perNode) row.append(String.format(Locale.ROOT, " %.2f |", m.getOrDefault(node, 0.0)));
             System.out.println(row);
         }
-        System.out.println("\nLayers of the rewritten conv_4 and conv_12 (ms per forward):");
+        System.out.println("\nSelected layers (ms per forward):");
         for (int i = 0; i < configs.size(); i++) {
             for (var e : perLayer.get(i).entrySet()) {
                 if (e.getKey().matches(args.length > 4 ? args[4] : "(conv_4|conv_12|deconv_118)/.*")) System.out.printf(Locale.ROOT, "  %s: %s %.2f%n", configs.get(i).name(), e.getKey(), e.getValue());

@@ -35,6 +35,10 @@ import java.util.function.Predicate;
  * The new weights are the old ones rearranged (plus zeros), so results differ from the original
  * only by float rounding. Which nodes are rewritten is the caller's choice ({@code which}); nodes out
  * of scope are left as they are and reported.
+ *
+ * <p>An experiment, not part of the library: measured slower than the sub-pixel form on OpenCV DNN's
+ * CPU backend ({@code benchmarks.WinogradForms}, {@code benchmarks/RESULTS.md}), so it lives with the
+ * benchmarks (in this package for the rewrite helpers).
  */
 public final class WinogradRewrite {
 

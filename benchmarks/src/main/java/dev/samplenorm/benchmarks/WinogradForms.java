@@ -62,6 +62,10 @@ public final class WinogradForms {
         configs.add(new Config("both 3x3", WinogradRewrite.rewrite(stats, convs.or(deconvs)), true));
         configs.add(new Config("both 3x3, Winograd off", configs.get(5).model(), false));
         configs.add(new Config("encoder pad + space-to-depth 2x2", ConvTransposeRewrite.rewrite(WinogradRewrite.spaceToDepth2x2(stats, convs)), true));
+        Map<String, int[]> deconvShapes = OpenCvShapes.atInput(1, C, H, W).inputShapes(stats.proto(), deconvs);
+        Map<String, int[]> convShapes = OpenCvShapes.atInput(1, C, H, W).inputShapes(stats.proto(), convs);
+        configs.add(new Config("encoder pad + Transposes 2x2, sub-pixel Transposes",
+                ConvTransposeRewrite.rewrite(WinogradRewrite.spaceToDepth2x2(stats, convs, convShapes), deconvShapes), true));
         if (args.length > 3) configs.removeIf(c -> !c.name().matches(args[3]) && !c.name().startsWith("sub-pixel"));
 
         float[] x = GeneratorBenchmark.randomBlob(n, 42);

@@ -65,9 +65,17 @@ public final class WinogradRewrite {
      * unpadded Conv on 4C channels (the same multiply-adds, at stride 1); ConvTranspose nodes are left alone.
      */
     public static OnnxModel spaceToDepth2x2(OnnxModel model, Predicate<NodeProto> which) {
+        return spaceToDepth2x2(model, which, Map.of());
+    }
+
+    /**
+     * As {@link #spaceToDepth2x2(OnnxModel, Predicate)}; where {@code inputShapes} has a Conv's input
+     * shape (keyed by its output), the SpaceToDepth is two 4-D Transposes between Reshapes instead.
+     */
+    public static OnnxModel spaceToDepth2x2(OnnxModel model, Predicate<NodeProto> which, Map<String, int[]> inputShapes) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(which, "which");
-        Editor e = new Editor(model.proto(), n -> Graphs.is(n, "Conv") && which.test(n), true);
+        Editor e = new Editor(model.proto(), n -> Graphs.is(n, "Conv") && which.test(n), true, inputShapes);
         if (e.rewritten == 0) return model;
         return OnnxModel.of(e.build());
     }
@@ -90,13 +98,15 @@ public final class WinogradRewrite {
         final List<String> skipped = new ArrayList<>();
 
         private final boolean twoByTwo;
+        private final Map<String, int[]> inputShapes;
 
         Editor(ModelProto model, Predicate<NodeProto> which) {
-            this(model, which, false);
+            this(model, which, false, Map.of());
         }
 
-        Editor(ModelProto model, Predicate<NodeProto> which, boolean twoByTwo) {
+        Editor(ModelProto model, Predicate<NodeProto> which, boolean twoByTwo, Map<String, int[]> inputShapes) {
             this.twoByTwo = twoByTwo;
+            this.inputShapes = inputShapes;
             this.model = model;
             this.graph = model.getGraph().toBuilder();
             this.opset = Graphs.defaultOpset(model);
@@ -211,9 +221,12 @@ public final class WinogradRewrite {
                 return false;
             }
             int cout = ws.d0(), cin = ws.d1(), cin4 = 4 * cin;
+            int[] shape = inputShapes.get(n.getOutput(0));
+            boolean permutes = shape != null && shape.length == 4 && shape[1] == cin && shape[2] % 2 == 0 && shape[3] % 2 == 0;
             float[] w = ws.w(), w2 = new float[cout * cin4 * 4];
             for (int co = 0; co < cout; co++) for (int ci = 0; ci < cin; ci++) for (int ty = 0; ty < 4; ty++) for (int tx = 0; tx < 4; tx++) {
-                int c2 = ((ty % 2) * 2 + tx % 2) * cin + ci;
+                // SpaceToDepth: channel (a_y*2 + a_x)*C + c; the Transposes: c*4 + a_y*2 + a_x.
+                int c2 = permutes ? ci * 4 + (ty % 2) * 2 + tx % 2 : ((ty % 2) * 2 + tx % 2) * cin + ci;
                 w2[((co * cin4 + c2) * 2 + ty / 2) * 2 + tx / 2] = w[((co * cin + ci) * 4 + ty) * 4 + tx];
             }
             String base = n.getName().isEmpty() ? n.getOutput(0) : n.getName();
@@ -222,9 +235,22 @@ public final class WinogradRewrite {
             nodes.add(NodeProto.newBuilder().setOpType("Pad").setName(names.node(base + "/s2d/pad")).addInput(n.getInput(0)).addInput(pads)
                     .addOutput(padded).build());
             String s2d = names.tensor(n.getOutput(0) + "/s2d/space_to_depth");
-            nodes.add(NodeProto.newBuilder().setOpType("SpaceToDepth").setName(names.node(base + "/s2d/space_to_depth"))
-                    .addInput(padded).addOutput(s2d)
-                    .addAttribute(AttributeProto.newBuilder().setName("blocksize").setType(AttributeProto.AttributeType.INT).setI(2)).build());
+            if (permutes) {
+                // [N, C, 2P, 2Q] -> [(N C P), a_y, Q, a_x] -> (0,1,3,2) -> [(N C), P, (a_y a_x), Q] -> (0,2,1,3) -> [N, 4C, P, Q]
+                long p = (shape[2] + 2) / 2, q = (shape[3] + 2) / 2;
+                String a = reshape(base, padded, "cells", -1, 2, q, 2);
+                String at = transpose(base, a, "cells_t", 0, 1, 3, 2);
+                String b = reshape(base, at, "rows", -1, p, 4, q);
+                String bt = transpose(base, b, "rows_t", 0, 2, 1, 3);
+                String shapeName = names.tensor(n.getOutput(0) + "/s2d/out_shape");
+                graph.addInitializer(Tensors.int64(shapeName, -1, cin4, p, q));
+                nodes.add(NodeProto.newBuilder().setOpType("Reshape").setName(names.node(base + "/s2d/out")).addInput(bt).addInput(shapeName)
+                        .addOutput(s2d).build());
+            } else {
+                nodes.add(NodeProto.newBuilder().setOpType("SpaceToDepth").setName(names.node(base + "/s2d/space_to_depth"))
+                        .addInput(padded).addOutput(s2d)
+                        .addAttribute(AttributeProto.newBuilder().setName("blocksize").setType(AttributeProto.AttributeType.INT).setI(2)).build());
+            }
             String wName = names.tensor(n.getInput(1) + "/s2d");
             graph.addInitializer(Tensors.floatTensor(wName, List.of((long) cout, (long) cin4, 2L, 2L), w2));
             NodeProto.Builder conv = NodeProto.newBuilder().setOpType("Conv").setName(names.node(base + "/s2d/conv"))
@@ -235,6 +261,21 @@ public final class WinogradRewrite {
             if (ws.bias() != null) conv.addInput(n.getInput(2));
             nodes.add(conv.build());
             return true;
+        }
+
+        private String reshape(String base, String x, String what, long... dims) {
+            String shapeName = names.tensor(x + "/" + what + "_shape"), out = names.tensor(base + "/s2d/" + what);
+            graph.addInitializer(Tensors.int64(shapeName, dims));
+            nodes.add(NodeProto.newBuilder().setOpType("Reshape").setName(names.node(base + "/s2d/" + what)).addInput(x).addInput(shapeName)
+                    .addOutput(out).build());
+            return out;
+        }
+
+        private String transpose(String base, String x, String what, long... perm) {
+            String out = names.tensor(base + "/s2d/" + what);
+            nodes.add(NodeProto.newBuilder().setOpType("Transpose").setName(names.node(base + "/s2d/" + what)).addInput(x).addOutput(out)
+                    .addAttribute(ints("perm", perm)).build());
+            return out;
         }
 
         /** ConvTranspose(k 4, s 2, p 1) as a 3x3 Conv with 4 C_out outputs and DepthToSpace(2). */

@@ -239,28 +239,36 @@ public final class Generator implements AutoCloseable {
         // Symbolic H / W are pinned to this network's size: OpenCV's importer infers shapes from the
         // declared input, and the batch pattern's Reshape to (C, -1, H, W) contradicts open extents.
         OnnxModel sized = modelH > 0 && modelW > 0 ? model : withInputSize(model, info.input().name(), c, h, w);
+        // The statistics rewrite's shape probe also finds the ConvTranspose input shapes (no second import).
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, c, h, w).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
         if (dropout != null) {
-            StatisticsRewrite.WithDropoutMasks r = StatisticsRewrite.rewriteWithDropoutMasks(sized, mode, OpenCvShapes.atInput(1, c, h, w));
+            StatisticsRewrite.WithDropoutMasks r = StatisticsRewrite.rewriteWithDropoutMasks(sized, mode, shapes);
             rewritten = r.model();
             masks = r.masks();
         } else {
             rewritten = mode.usesBatchStatisticsInside() && info.batchNormCount() > 0
-                    ? StatisticsRewrite.rewrite(sized, mode, OpenCvShapes.atInput(1, c, h, w))
+                    ? StatisticsRewrite.rewrite(sized, mode, shapes)
                     : runningForm;
         }
         List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
         net = engine == Engine.ONNXRUNTIME
-                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten), info.input().name(), maskInputs,
+                // ONNX Runtime's model keeps a symbolic batch, so its phases stay interleaved by DepthToSpace
+                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten, Map.of()), info.input().name(), maskInputs,
                         Math.max(1, opencv_core.getNumThreads()))
-                : new OpenCvNetwork(subPixelWhereFaster(rewritten), device, options.precision(), maskInputs);
+                : new OpenCvNetwork(subPixelWhereFaster(rewritten, shapes.alsoFound()), device, options.precision(), maskInputs);
         if (dropout != null) dropoutMasks.put(key, masks);
         nets.put(key, net);
         return net;
     }
 
-    /** Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device. */
-    private OnnxModel subPixelWhereFaster(OnnxModel rewritten) {
-        return options.convTranspose().subPixelOn(device) ? ConvTransposeRewrite.rewrite(rewritten) : rewritten;
+    /**
+     * Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device;
+     * on the CPU, with the phases interleaved by Transposes where the probe found the input shapes (measured faster there than
+     * DepthToSpace; not yet measured on CUDA).
+     */
+    private OnnxModel subPixelWhereFaster(OnnxModel rewritten, Map<String, int[]> convTransposeInputs) {
+        if (!options.convTranspose().subPixelOn(device)) return rewritten;
+        return device.isCpu() ? ConvTransposeRewrite.rewrite(rewritten, convTransposeInputs) : ConvTransposeRewrite.rewrite(rewritten);
     }
 
     /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */

@@ -27,7 +27,10 @@ public final class GeneratorOptions {
          * at N >= 4); {@link #AS_EXPORTED} on CUDA, not yet measured there.
          */
         AUTO,
-        /** Rewritten as one Conv, DepthToSpace and Slice each. */
+        /**
+         * Rewritten as one Conv, DepthToSpace and Slice each; on the CPU, where the statistics rewrite's shape probe
+         * found the layer's input shape, the DepthToSpace is two Transposes between Reshapes (the same values, faster there).
+         */
         SUB_PIXEL,
         /** Kept as the model has them. */
         AS_EXPORTED;

@@ -34,11 +34,17 @@ import java.util.Set;
  *       phase grid computes past the end (left out when there is nothing to drop).
  * </ol>
  *
- * Whole multiples of s in {@code p_begin} are taken off the Conv's own padding, and
+ * Given the input shape of a ConvTranspose ({@link #rewrite(OnnxModel, Map)}), step 2 is instead
+ * Reshape, Transpose(0,2,1,3), Reshape, Transpose(0,2,3,1), Reshape, with the Conv's output channels
+ * in the order {@code (c*s + r_x)*s + r_y}: the same data movement, as two 4-D transposes, which OpenCV
+ * DNN runs in parallel (its DepthToSpace is a single-threaded 6-D transpose followed by a copy).
+ *
+ * <p>Whole multiples of s in {@code p_begin} are taken off the Conv's own padding, and
  * {@code output_padding} becomes extra end padding of the Conv (positions that receive only the
  * bias, as ONNX defines them). The new weights are a reordering of the old ones, so the result
- * differs from the ConvTranspose only by float rounding (the order of the sums). Nothing here depends
- * on the input size: one rewritten model serves every batch size and every H and W.
+ * differs from the ConvTranspose only by float rounding (the order of the sums). Without input shapes
+ * nothing here depends on the input size: one rewritten model serves every batch size and every H
+ * and W; with them (the Transpose form), every batch size at that H and W.
  *
  * <p>Rewritten: default-domain ConvTranspose on 4-D tensors with constant float weights (and bias),
  * equal strides s >= 2 on both axes, {@code group = 1}, dilations 1, explicit pads (no
@@ -60,6 +66,21 @@ public final class ConvTransposeRewrite {
     public static OnnxModel rewrite(OnnxModel model) {
         Objects.requireNonNull(model, "model");
         Editor e = new Editor(model.proto());
+        if (e.rewritten == 0) return model;
+        return OnnxModel.of(e.build());
+    }
+
+    /**
+     * As {@link #rewrite(OnnxModel)}, but where {@code inputShapes} gives a ConvTranspose's input shape
+     * (keyed by the node's first output; e.g. from {@link OpenCvShapes#inputShapes}), the phases are
+     * interleaved by two 4-D Transposes between Reshapes instead of DepthToSpace: OpenCV DNN's CPU
+     * DepthToSpace is a single-threaded 6-D transpose and a copy, its 4-D Permute a parallel one. The
+     * Reshapes fix H and W (the batch stays open), so such a model serves that input size only.
+     */
+    public static OnnxModel rewrite(OnnxModel model, Map<String, int[]> inputShapes) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(inputShapes, "inputShapes");
+        Editor e = new Editor(model.proto(), inputShapes);
         if (e.rewritten == 0) return model;
         return OnnxModel.of(e.build());
     }
@@ -107,7 +128,14 @@ public final class ConvTransposeRewrite {
         int rewritten;
         final List<String> skipped = new ArrayList<>();
 
+        private final Map<String, int[]> inputShapes;
+
         Editor(ModelProto model) {
+            this(model, Map.of());
+        }
+
+        Editor(ModelProto model, Map<String, int[]> inputShapes) {
+            this.inputShapes = inputShapes;
             this.model = model;
             this.graph = model.getGraph().toBuilder();
             this.opset = Graphs.defaultOpset(model);
@@ -220,6 +248,8 @@ public final class ConvTransposeRewrite {
             // Conv weights [s*s*C_out, C_in, M_y, M_x]: phase (ry, rx) of channel co, tap (jy, jx) is
             // the ConvTranspose tap (s*(M_y-1-jy) + ry, s*(M_x-1-jx) + rx), zero past the kernel.
             int my = ay.m(), mx = ax.m(), cout2 = s * s * cout;
+            int[] shape = inputShapes.get(ct.getOutput(0));
+            boolean permutes = opset >= 5 && shape != null && shape.length == 4 && shape[1] == cin;
             long size = (long) cout2 * cin * my * mx;
             if (size > Integer.MAX_VALUE - 8) {
                 why.append("the rewritten weights would hold more than 2^31 values");
@@ -227,7 +257,8 @@ public final class ConvTransposeRewrite {
             }
             float[] w2 = new float[(int) size];
             for (int ry = 0; ry < s; ry++) for (int rx = 0; rx < s; rx++) for (int co = 0; co < cout; co++) {
-                int o = (ry * s + rx) * cout + co;
+                // DepthToSpace (DCR) reads channel (r_y*s + r_x)*C_out + c; the Transposes read (c*s + r_x)*s + r_y.
+                int o = permutes ? (co * s + rx) * s + ry : (ry * s + rx) * cout + co;
                 for (int ci = 0; ci < cin; ci++) for (int jy = 0; jy < my; jy++) for (int jx = 0; jx < mx; jx++) {
                     int ty = s * (my - 1 - jy) + ry, tx = s * (mx - 1 - jx) + rx;
                     if (ty >= kh || tx >= kw) continue;
@@ -245,7 +276,7 @@ public final class ConvTransposeRewrite {
                     .addAttribute(AttributeProto.newBuilder().setName("group").setType(AttributeProto.AttributeType.INT).setI(1));
             if (hasBias) {
                 float[] b2 = new float[cout2];
-                for (int p = 0; p < s * s; p++) System.arraycopy(b, 0, b2, p * cout, cout);
+                for (int p = 0; p < s * s; p++) for (int co = 0; co < cout; co++) b2[permutes ? co * s * s + p : p * cout + co] = b[co];
                 String bName = names.tensor(ct.getInput(2) + "/sub_pixel");
                 graph.addInitializer(Tensors.floatTensor(bName, List.of((long) cout2), b2));
                 conv.addInput(bName);
@@ -255,6 +286,12 @@ public final class ConvTransposeRewrite {
 
             boolean crop = ay.cropBegin() != 0 || ay.cropEnd() != 0 || ax.cropBegin() != 0 || ax.cropEnd() != 0;
             String interleaved = crop ? names.tensor(y + "/sub_pixel/interleaved") : y;
+            if (permutes) {
+                long hc = shape[2] + ay.convPadBegin() + ay.convPadEnd() - my + 1, wc = shape[3] + ax.convPadBegin() + ax.convPadEnd() - mx + 1;
+                interleave(base, y, phases, interleaved, s, cout, hc, wc);
+                if (crop) nodes.add(slice(base, interleaved, y, ay, ax));
+                return true;
+            }
             NodeProto.Builder d2s = NodeProto.newBuilder().setOpType("DepthToSpace").setName(names.node(base + "/sub_pixel/depth_to_space"))
                     .addInput(phases).addOutput(interleaved)
                     .addAttribute(AttributeProto.newBuilder().setName("blocksize").setType(AttributeProto.AttributeType.INT).setI(s));
@@ -265,6 +302,36 @@ public final class ConvTransposeRewrite {
             nodes.add(d2s.build());
             if (crop) nodes.add(slice(base, interleaved, y, ay, ax));
             return true;
+        }
+
+        /**
+         * Phases [N, C_out*s*s, Hc, Wc] with channel (c*s + r_x)*s + r_y to [N, C_out, s*Hc, s*Wc]:
+         * [(N C r_x), r_y, Hc, Wc] -> (0,2,1,3) -> [(N C), r_x, (Hc r_y), Wc] -> (0,2,3,1) -> [N, C, s*Hc, s*Wc].
+         */
+        private void interleave(String base, String y, String phases, String out, int s, int cout, long hc, long wc) {
+            String rows = reshape(base, y, "rows_in", phases, -1, s, hc, wc);
+            String rowsT = transpose(base, y, "rows", rows, 0, 2, 1, 3);
+            String cols = reshape(base, y, "cols_in", rowsT, -1, s, hc * s, wc);
+            String colsT = transpose(base, y, "cols", cols, 0, 2, 3, 1);
+            String shapeName = names.tensor(y + "/sub_pixel/out_shape");
+            graph.addInitializer(Tensors.int64(shapeName, -1, cout, hc * s, wc * s));
+            nodes.add(NodeProto.newBuilder().setOpType("Reshape").setName(names.node(base + "/sub_pixel/out")).addInput(colsT).addInput(shapeName)
+                    .addOutput(out).build());
+        }
+
+        private String reshape(String base, String y, String what, String x, long... dims) {
+            String shapeName = names.tensor(y + "/sub_pixel/" + what + "_shape"), out = names.tensor(y + "/sub_pixel/" + what);
+            graph.addInitializer(Tensors.int64(shapeName, dims));
+            nodes.add(NodeProto.newBuilder().setOpType("Reshape").setName(names.node(base + "/sub_pixel/" + what)).addInput(x).addInput(shapeName)
+                    .addOutput(out).build());
+            return out;
+        }
+
+        private String transpose(String base, String y, String what, String x, long... perm) {
+            String out = names.tensor(y + "/sub_pixel/" + what);
+            nodes.add(NodeProto.newBuilder().setOpType("Transpose").setName(names.node(base + "/sub_pixel/" + what)).addInput(x).addOutput(out)
+                    .addAttribute(ints("perm", perm)).build());
+            return out;
         }
 
         /** Slice over H and W: [cropBegin, -cropEnd), the end left open where nothing is dropped there. */

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
 import org.bytedeco.javacpp.IntPointer;
@@ -28,9 +29,12 @@ public final class OpenCvShapes implements BatchNormInputShapes {
     private static final String LAYER_PREFIX = "onnx_node!";
 
     private final int[] inputShape;
+    private final Predicate<NodeProto> also;
+    private final Map<String, int[]> alsoFound = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private OpenCvShapes(int[] inputShape) {
+    private OpenCvShapes(int[] inputShape, Predicate<NodeProto> also) {
         this.inputShape = inputShape;
+        this.also = also;
     }
 
     /**
@@ -46,12 +50,40 @@ public final class OpenCvShapes implements BatchNormInputShapes {
                 throw new IllegalArgumentException("input shape: expected every extent >= 1, got " + Arrays.toString(shape));
             }
         }
-        return new OpenCvShapes(shape.clone());
+        return new OpenCvShapes(shape.clone(), null);
+    }
+
+    /**
+     * Shapes at the same network input whose {@link #of} also finds the input shapes of the nodes
+     * {@code also} selects, in the same import (an import of a large model costs as much as loading
+     * it); {@link #alsoFound} then holds them. E.g. the ConvTranspose input shapes that
+     * {@link ConvTransposeRewrite#rewrite(OnnxModel, Map)} takes, found while the statistics rewrite
+     * probes its BatchNorm shapes.
+     */
+    public OpenCvShapes alsoAt(Predicate<NodeProto> also) {
+        return new OpenCvShapes(inputShape, Objects.requireNonNull(also, "also"));
+    }
+
+    /**
+     * The input shapes of the nodes {@link #alsoAt} selects that {@link #of} has found so far, keyed
+     * by each node's first output (a copy); empty before the first probe and without {@code alsoAt}.
+     */
+    public Map<String, int[]> alsoFound() {
+        return Map.copyOf(alsoFound);
     }
 
     @Override
     public Map<String, int[]> of(ModelProto model) {
-        return inputShapes(model, n -> Graphs.is(n, "BatchNormalization"));
+        Predicate<NodeProto> batchNorm = n -> Graphs.is(n, "BatchNormalization");
+        if (also == null) return inputShapes(model, batchNorm);
+        Map<String, int[]> all = inputShapes(model, batchNorm.or(also));
+        Map<String, int[]> bn = new HashMap<>();
+        for (NodeProto n : model.getGraph().getNodeList()) {
+            if (n.getOutputCount() == 0 || !all.containsKey(n.getOutput(0))) continue;
+            if (batchNorm.test(n)) bn.put(n.getOutput(0), all.get(n.getOutput(0)));
+            if (also.test(n)) alsoFound.put(n.getOutput(0), all.get(n.getOutput(0)));
+        }
+        return bn;
     }
 
     /**

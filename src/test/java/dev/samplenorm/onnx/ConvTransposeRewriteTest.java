@@ -1,5 +1,6 @@
 package dev.samplenorm.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import dev.samplenorm.testing.TinyNet;
 import dev.samplenorm.testing.TinyNet.BnForm;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.opencv.opencv_dnn.Net;
 import org.junit.jupiter.api.Test;
@@ -89,6 +91,69 @@ class ConvTransposeRewriteTest {
                 assertTrue(toPlain <= AGAINST_PLAIN, c + " " + mode + " N=" + n + ": relative L2 to the plain network " + toPlain);
             }
         }
+    }
+
+    /**
+     * The Transpose interleave (input shapes known) against the DepthToSpace form, the float64
+     * reference and the plain network, in every mode; the shapes come from the statistics rewrite's
+     * own probe where it has one ({@link OpenCvShapes#alsoAt}), else from a probe of their own.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("casesAndModes")
+    void theTransposeInterleaveGivesTheDepthToSpaceFormsOutput(Case c, StatisticsMode mode) {
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, shapes);
+        Map<String, int[]> inputs = mode.usesBatchStatisticsInside() ? shapes.alsoFound()
+                : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
+        assertEquals(1, inputs.size(), c + ": the ConvTranspose's input shape is found");
+        OnnxModel transposes = ConvTransposeRewrite.rewrite(plain, inputs), depthToSpace = ConvTransposeRewrite.rewrite(plain);
+        assertEquals(0, count(transposes, "ConvTranspose"));
+        assertEquals(0, count(transposes, "DepthToSpace"));
+        assertEquals(2, count(transposes, "Transpose") - count(plain, "Transpose"));
+        try (Net a = OpenCvNets.read(plain); Net b = OpenCvNets.read(transposes); Net d = OpenCvNets.read(depthToSpace)) {
+            for (int n : BATCHES) {
+                Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 37 + n);
+                Tensor ya = RewriteAgainstReferenceTest.run(a, x), yb = RewriteAgainstReferenceTest.run(b, x), yd = RewriteAgainstReferenceTest.run(d, x);
+                Tensor ref = c.net().reference(x, mode);
+                assertEquals(ref.h(), yb.h(), c + ": output height");
+                assertEquals(ref.w(), yb.w(), c + ": output width");
+                String at = c + " " + mode + " N=" + n;
+                assertTrue(yb.relativeL2(ref) <= RewriteAgainstReferenceTest.TOLERANCE, at + ": relative L2 to float64 " + yb.relativeL2(ref));
+                assertTrue(yb.relativeL2(ya) <= AGAINST_PLAIN, at + ": relative L2 to the plain network " + yb.relativeL2(ya));
+                // Same sums, other output-channel order of the Conv: equal up to float rounding, in practice bit for bit.
+                assertTrue(yb.relativeL2(yd) <= 1e-6, at + ": relative L2 to the DepthToSpace form " + yb.relativeL2(yd));
+            }
+        }
+    }
+
+    @Test
+    void theStatisticsProbeAlsoFindsTheConvTransposeInputShapes() {
+        Case c = upsampling(14, 4, 2, 1, 0, true, 16, 12);
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, 3, 16, 12).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        assertTrue(shapes.alsoFound().isEmpty(), "nothing before the probe");
+        OnnxModel inferenceForm = StatisticsRewrite.rewrite(c.net().model(), StatisticsMode.RUNNING, null);
+        Map<String, int[]> bn = shapes.of(inferenceForm.proto());
+        java.util.Set<String> bnOutputs = new java.util.HashSet<>();
+        for (NodeProto n : inferenceForm.proto().getGraph().getNodeList()) if (n.getOpType().equals("BatchNormalization")) bnOutputs.add(n.getOutput(0));
+        assertEquals(bnOutputs, bn.keySet(), "only the BatchNorm shapes go to the statistics rewrite");
+        Map<String, int[]> found = shapes.alsoFound();
+        assertEquals(1, found.size());
+        // Conv(5, k 3, s 2, p 1) halves 16 x 12.
+        assertArrayEquals(new int[] {1, 5, 8, 6}, found.values().iterator().next());
+        assertTrue(OpenCvShapes.atInput(1, 3, 16, 12).alsoFound().isEmpty());
+    }
+
+    @Test
+    void aShapeThatDisagreesWithTheWeightsKeepsDepthToSpace() {
+        OnnxModel m = upsampling(14, 4, 2, 1, 0, true, 8, 8).net().model();
+        String out = m.proto().getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ConvTranspose")).findFirst().orElseThrow()
+                .getOutput(0);
+        OnnxModel wrongChannels = ConvTransposeRewrite.rewrite(m, Map.of(out, new int[] {1, 7, 4, 4}));
+        assertEquals(1, count(wrongChannels, "DepthToSpace"));
+        OnnxModel right = ConvTransposeRewrite.rewrite(m, Map.of(out, new int[] {1, 5, 4, 4}));
+        assertEquals(0, count(right, "DepthToSpace"));
+        assertEquals(2, count(right, "Transpose"));
+        assertEquals(3, count(right, "Reshape"));
     }
 
     @Test

@@ -61,11 +61,14 @@ public final class OnnxRuntimeVariants {
         OnnxModel sample = StatisticsRewrite.rewrite(model, StatisticsMode.SAMPLE, OpenCvShapes.atInput(1, C, H, W));
         OnnxModel batchSub = ConvTransposeRewrite.rewrite(batch);
         OnnxModel sampleSub = ConvTransposeRewrite.rewrite(sample);
+        OpenCvShapes probe = OpenCvShapes.atInput(1, C, H, W).alsoAt(node -> node.getOpType().equals("ConvTranspose"));
+        OnnxModel batchSubTransposes = ConvTransposeRewrite.rewrite(StatisticsRewrite.rewrite(model, StatisticsMode.BATCH, probe), probe.alsoFound());
         Consumer<OrtSession.SessionOptions> engine = o -> engineOptions(o, cores);
         Map<String, OrtSession> sessions = new LinkedHashMap<>();
         if (what.equals("forms")) {
             sessions.put("batch, ConvTranspose as exported (engine today)", session(env, batch, engine));
             sessions.put("batch, sub-pixel", session(env, batchSub, engine));
+            sessions.put("batch, sub-pixel, phases interleaved by Transposes", session(env, batchSubTransposes, engine));
             if (n == 1) sessions.put("InstanceNormalization (= batch at N = 1), sub-pixel", session(env, sampleSub, engine));
             sessions.put("sample, as exported", session(env, sample, engine));
             sessions.put("sample, sub-pixel", session(env, sampleSub, engine));

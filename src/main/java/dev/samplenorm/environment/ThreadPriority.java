@@ -95,6 +95,8 @@ public final class ThreadPriority {
      * afterwards (OpenCV's and ONNX Runtime's pools among them) inherit the new value.
      *
      * @param nice from the thread's current nice value to {@value #MAX_NICE}
+     * @return what happened; {@link Status#REFUSED} (nothing changed) where the OS refuses the change
+     *     with EPERM, EACCES or ENOSYS, as a seccomp sandbox may
      * @throws IllegalArgumentException for a value outside 0..19, or below the thread's current nice
      *     value (that would raise its priority), naming what was expected
      */

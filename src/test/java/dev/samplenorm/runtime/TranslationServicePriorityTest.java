@@ -218,6 +218,43 @@ class TranslationServicePriorityTest {
         }
     }
 
+    /**
+     * What follows a completion runs, and submits to other executors, at the priority of the thread
+     * that built the service, not at the workers': executors that create their threads on demand
+     * (the common fork-join pool, Undertow's task pool) create them from the submitting thread, and
+     * they would inherit the compute nice for good.
+     */
+    @Test
+    void completionsAreHandedOnAtTheBuildingThreadsPriority() throws Exception {
+        List<Integer> submitters = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.Executor recording = task -> {
+            submitters.add(ThreadPriority.currentNice());
+            task.run();
+        };
+        byte[] png;
+        try (Mat in = image(128, 128, 3); org.bytedeco.javacpp.BytePointer buf = new org.bytedeco.javacpp.BytePointer()) {
+            org.bytedeco.opencv.global.opencv_imgcodecs.imencode(".png", in, buf);
+            png = new byte[(int) buf.limit()];
+            buf.get(png);
+        }
+        try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 1).maxBatchSize(2)
+                .computeNice(NICE).encodeExecutor(recording).build()) {
+            List<CompletableFuture<?>> futures = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                futures.add(service.submitEncoded(png, Duration.ofMinutes(1)));
+                try (Mat in = image(128, 128, 20 + i)) {
+                    futures.add(service.submit(in, Duration.ofMinutes(1)).thenAcceptAsync(Mat::close, recording));
+                }
+            }
+            for (CompletableFuture<?> f : futures) f.get(60, TimeUnit.SECONDS);
+            assertEquals(8, submitters.size(), "every completion was handed on: " + submitters);
+            for (int nice : submitters) assertEquals(start, nice, "handed on at the building thread's nice: " + submitters);
+            List<ProcTasks.Task> completions = named("samplenorm-w-co");
+            assertEquals(1, completions.size(), "one completion thread per worker: " + completions);
+            assertEquals(start, completions.get(0).nice());
+        }
+    }
+
     @Test
     void withoutComputeNiceNoThreadChanges() throws Exception {
         try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 1).maxBatchSize(2)

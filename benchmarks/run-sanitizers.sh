@@ -23,8 +23,11 @@ mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-s
 
 rm -rf "$out/obj" "$out/lib" "$out/classes"
 mkdir -p "$out/obj" "$out/lib"
-for f in "$SRC/api/samplenorm.cpp" "$SRC/kernels/cpu/blob_kernels.cpp" "$SRC/kernels/cpu/image_kernels.cpp" "$SRC/kernels/cpu/image_sums_avx2.cpp" \
-         "$SRC/kernels/cpu/blob_stats_avx2.cpp" "$SRC/kernels/cpu/image_convert_avx2.cpp"; do
+# The CPU sources as cppbuild.sh lists them for linux-x86_64 (its CPU_SOURCES assignments), so that a
+# source added there is sanitized too.
+cpu_sources=$(eval "$(sed -n 's/^ *\(CPU_SOURCES=.*\)$/\1/p' cppbuild.sh)"; echo "$CPU_SOURCES")
+case "$cpu_sources" in *api/samplenorm.cpp*) ;; *) echo "run-sanitizers.sh: no CPU_SOURCES found in cppbuild.sh" >&2; exit 1 ;; esac
+for f in $cpu_sources; do
     extra=""
     case "$f" in *_avx2.cpp) extra="-mavx2" ;; esac
     $CXX -std=c++17 -O1 -g -fPIC -fopenmp-simd -fno-trapping-math -fvisibility=hidden -Wall -Wextra -Werror $SAN $extra \

@@ -4,6 +4,7 @@
 #include "samplenorm/samplenorm.h"
 
 #include <cerrno>
+#include <cstdint>
 
 #ifdef __linux__
 #include <sys/resource.h>
@@ -36,6 +37,8 @@ SN_EXPORT int set_thread_nice(int nice) {
 SN_EXPORT int thread_nice(int64_t tid, int* nice) {
     if (nice == nullptr || tid < 0) return EINVAL;
 #ifdef __linux__
+    // Kernel thread ids are pid_t values: a larger id names no thread (rather than one it truncates to).
+    if (tid > static_cast<int64_t>(INT32_MAX)) return ESRCH;
     id_t who = static_cast<id_t>(tid == 0 ? syscall(SYS_gettid) : tid);
     // Signal 0 only checks that the thread belongs to this process (ESRCH otherwise).
     if (tid != 0 && syscall(SYS_tgkill, getpid(), static_cast<pid_t>(tid), 0) != 0) return errno;

@@ -227,7 +227,7 @@ int64_t current_thread_id();
 /** Sets the calling thread's nice value to `nice` (0..19). Threads it creates afterwards inherit it. */
 int set_thread_nice(int nice);
 
-/** Reads the nice value of thread `tid` of this process (0: the calling thread) into *nice. */
+/** Reads the nice value of thread `tid` of this process (0: the calling thread) into *nice; ESRCH for a tid above INT32_MAX. */
 int thread_nice(int64_t tid, int* nice);
 
 }  // namespace samplenorm

@@ -73,10 +73,15 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest image area accepted, checked in the header before decoding (default: ${DEFAULT-VALUE})")
     long maxImagePixels;
 
-    @Option(names = "--compute-nice", paramLabel = "N", defaultValue = "10",
+    /** serve's default for --compute-nice. */
+    static final int DEFAULT_COMPUTE_NICE = 10;
+
+    @Option(names = "--compute-nice", paramLabel = "N", defaultValue = "" + DEFAULT_COMPUTE_NICE,
             description = "OS priority (Linux nice value, 0 to 19) of the threads that run the model: the worker threads and the"
-                    + " OpenCV and ONNX Runtime threads they create; the HTTP threads keep normal priority, so health checks and 429s"
-                    + " are answered at once while inference yields the CPU; 0 leaves every thread as it is (default: ${DEFAULT-VALUE})")
+                    + " OpenCV and ONNX Runtime threads they create; the HTTP threads keep normal priority, so under CPU overload"
+                    + " health checks and 429s wait less for a core (measured: server-side 429 p99 from about 4-6 ms to 2 ms), while"
+                    + " the answered requests' latency tail grows; nice also ranks these threads against other processes in the same"
+                    + " autogroup or cgroup; 0 leaves every thread as it is (default: ${DEFAULT-VALUE})")
     int computeNice;
 
     @Option(names = "--warm-up-s", defaultValue = "0",

@@ -30,7 +30,8 @@ final class ServerLauncher {
                 .generatorOptions(c.common.options(mode).build())
                 .maxBatchSize(c.maxBatch).maxQueueDelay(Duration.ofNanos((long) (c.maxDelayMs * 1e6))).queueCapacity(c.queue)
                 .maxImageSize(c.maxImageSide, c.maxImagePixels).metrics(new MicrometerServiceMetrics(registry, modelName))
-                .computeNice(c.computeNice);
+                // Nothing else in this process uses OpenCV while the server starts: the restart is safe here.
+                .computeNice(c.computeNice).restartOpenCvPool(c.computeNice > 0);
         if (c.preferred != null) b.preferredBatchSizes(c.preferred.stream().mapToInt(Integer::intValue).toArray());
         if (c.common.device.trim().equalsIgnoreCase("auto")) {
             b.instances(c.instances);
@@ -69,7 +70,9 @@ final class ServerLauncher {
         if (service.computeNice() == 0) return "compute threads at normal priority";
         List<ThreadPriority.Outcome> outcomes = service.computePriorities();
         ThreadPriority.Outcome first = outcomes.get(0);
-        if (first.status() == ThreadPriority.Status.UNSUPPORTED) return "compute nice " + service.computeNice() + " not applied: " + first.reason();
+        for (ThreadPriority.Outcome o : outcomes) {
+            if (o.notApplied()) return "compute nice " + service.computeNice() + " not applied: " + o.reason();
+        }
         int nice = outcomes.stream().mapToInt(ThreadPriority.Outcome::after).min().orElse(first.after());
         return "compute threads at nice " + nice;
     }

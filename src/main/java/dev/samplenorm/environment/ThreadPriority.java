@@ -1,7 +1,6 @@
 package dev.samplenorm.environment;
 
 import dev.samplenorm.SampleNormException;
-import dev.samplenorm.global.samplenorm;
 import dev.samplenorm.kernels.NativeKernels;
 import java.util.Locale;
 
@@ -33,7 +32,9 @@ public final class ThreadPriority {
         /** The thread already ran at the requested nice value. */
         UNCHANGED,
         /** This platform has no per-thread nice value (or the native library is missing): nothing changed. */
-        UNSUPPORTED
+        UNSUPPORTED,
+        /** The OS refused the change (EPERM, EACCES or ENOSYS, as under a seccomp sandbox): nothing changed. */
+        REFUSED
     }
 
     /**
@@ -41,7 +42,7 @@ public final class ThreadPriority {
      *
      * @param before the thread's nice value before; -1 where unsupported
      * @param after the thread's nice value after, read back from the OS; -1 where unsupported
-     * @param reason why the platform is unsupported; null otherwise
+     * @param reason why the platform is unsupported or the OS refused; null otherwise
      */
     public record Outcome(Status status, int before, int after, String reason) {
         @Override
@@ -50,7 +51,13 @@ public final class ThreadPriority {
                 case LOWERED -> "nice " + before + " -> " + after;
                 case UNCHANGED -> "nice " + after + " (unchanged)";
                 case UNSUPPORTED -> "unchanged: " + reason;
+                case REFUSED -> "nice " + after + " (unchanged, refused: " + reason + ")";
             };
+        }
+
+        /** Whether the requested nice value was not applied: {@link Status#UNSUPPORTED} or {@link Status#REFUSED}. */
+        public boolean notApplied() {
+            return status == Status.UNSUPPORTED || status == Status.REFUSED;
         }
     }
 
@@ -88,6 +95,8 @@ public final class ThreadPriority {
      * afterwards (OpenCV's and ONNX Runtime's pools among them) inherit the new value.
      *
      * @param nice from the thread's current nice value to {@value #MAX_NICE}
+     * @return what happened; {@link Status#REFUSED} (nothing changed) where the OS refuses the change
+     *     with EPERM, EACCES or ENOSYS, as a seccomp sandbox may
      * @throws IllegalArgumentException for a value outside 0..19, or below the thread's current nice
      *     value (that would raise its priority), naming what was expected
      */
@@ -103,7 +112,20 @@ public final class ThreadPriority {
                     + before + " (its priority can only be lowered; raising it needs CAP_SYS_NICE), got " + nice);
         }
         if (nice == before) return new Outcome(Status.UNCHANGED, before, before, null);
-        int errno = samplenorm.set_thread_nice(nice);
+        return outcomeOf(before, nice, NativeKernels.setThreadNice(nice));
+    }
+
+    /**
+     * The outcome of asking the OS to set the calling thread's nice value from {@code before} to
+     * {@code nice}, given the errno value it answered: {@link Status#REFUSED} for EPERM, EACCES or
+     * ENOSYS (a sandbox may refuse setpriority), with the nice value read back.
+     *
+     * @throws IllegalStateException for any other errno value
+     */
+    static Outcome outcomeOf(int before, int nice, int errno) {
+        if (errno == EPERM || errno == EACCES || errno == ENOSYS) {
+            return new Outcome(Status.REFUSED, before, currentNice(), "setpriority to nice " + nice + " refused: " + describe(errno));
+        }
         if (errno != 0) throw new IllegalStateException("cannot set the nice value of thread " + currentThreadId() + " to " + nice + ": "
                 + describe(errno));
         return new Outcome(Status.LOWERED, before, currentNice(), null);
@@ -127,9 +149,10 @@ public final class ThreadPriority {
      */
     public static int niceOf(long tid) {
         if (tid < 0) throw new IllegalArgumentException("tid: expected a thread id >= 0 (0 = the calling thread), got " + tid);
+        if (tid > Integer.MAX_VALUE) throw new IllegalArgumentException("tid: expected a thread of this process, got " + tid);
         requireSupport();
         int[] nice = new int[1];
-        int errno = samplenorm.thread_nice(tid, nice);
+        int errno = NativeKernels.threadNice(tid, nice);
         if (errno == ESRCH) throw new IllegalArgumentException("tid: expected a thread of this process, got " + tid);
         if (errno != 0) throw new IllegalStateException("cannot read the nice value of thread " + tid + ": " + describe(errno));
         return nice[0];
@@ -143,7 +166,7 @@ public final class ThreadPriority {
      */
     public static long currentThreadId() {
         requireSupport();
-        return samplenorm.current_thread_id();
+        return NativeKernels.currentThreadId();
     }
 
     private static void requireSupport() {

@@ -131,6 +131,24 @@ public final class NativeKernels {
         samplenorm.set_cuda_debug_sync(on);
     }
 
+    /** The calling thread's kernel thread id (Linux gettid()); -1 where the platform has none. */
+    public static long currentThreadId() {
+        ensureLoaded();
+        return samplenorm.current_thread_id();
+    }
+
+    /** Sets the calling thread's nice value (0..19); returns 0 or the errno value (see samplenorm.h). */
+    public static int setThreadNice(int nice) {
+        ensureLoaded();
+        return samplenorm.set_thread_nice(nice);
+    }
+
+    /** Reads the nice value of thread {@code tid} (0: the calling thread) into {@code nice[0]}; returns 0 or the errno value. */
+    public static int threadNice(long tid, int[] nice) {
+        ensureLoaded();
+        return samplenorm.thread_nice(tid, nice);
+    }
+
     /** Stream-ordered device allocations the native library has made since it was loaded. */
     public static long cudaAllocationCount() {
         ensureLoaded();

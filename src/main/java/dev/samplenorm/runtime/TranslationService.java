@@ -26,9 +26,12 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -69,10 +72,17 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * <p><b>Compute priority.</b> Each worker thread loads and warms up its own generator. With
  * {@link Builder#computeNice(int)} above 0 it first lowers its own OS priority (Linux nice value), so
  * that the threads it creates inherit the lower priority too: ONNX Runtime's intra-op threads (created
- * with the session) and OpenCV's CPU thread pool (one per process, created by the thread that runs the
- * first parallel loop), which the first worker restarts before its warm-up in case another thread
- * created it earlier at normal priority. The threads that receive requests (an HTTP server's I/O
- * threads) keep theirs, and so answer quickly while inference yields the CPU.
+ * with the session) and OpenCV's CPU thread pool, if the worker is the first to run a parallel loop
+ * (the pool is one per process; a pool that exists already keeps its priority unless
+ * {@link Builder#restartOpenCvPool(boolean)} asks the first worker to restart it). The futures are
+ * then completed by threads of the building thread's priority, so that the work that follows a
+ * completion (and the threads other pools create for it) does not inherit the lower priority. The
+ * threads that receive requests (an HTTP server's I/O threads) keep theirs.
+ *
+ * <p>Lifetimes: OpenCV's pool outlives the service (after {@link #close()} or a failed
+ * {@link Builder#build()} its threads keep the nice value they were created with, until something
+ * restarts the pool); so does samplenorm's own native kernel thread pool, which the first thread that
+ * runs a pooled kernel creates at its own priority and which lives as long as the process.
  *
  * <p><b>Ownership.</b> Submitted Mats are copied at submission (the caller may close them at once);
  * the Mats that futures complete with belong to the caller. All methods are thread-safe.
@@ -111,6 +121,13 @@ public final class TranslationService implements AutoCloseable {
     private State state = State.RUNNING; // guarded by lock
     private final List<Thread> workers = new ArrayList<>();
     private final ScheduledThreadPoolExecutor timers;
+    /**
+     * With a compute nice: the threads that complete the futures, at the priority of the thread that
+     * built the service, so that what runs after a completion (and the threads it creates in other
+     * pools) does not inherit the workers' lower priority. Null without a compute nice: workers
+     * complete the futures themselves.
+     */
+    private final ThreadPoolExecutor completions;
 
     private TranslationService(Builder b, List<Worker> started) {
         List<Generator> generators = started.stream().map(Worker::generator).toList();
@@ -138,6 +155,21 @@ public final class TranslationService implements AutoCloseable {
             return t;
         });
         timers.setRemoveOnCancelPolicy(true);
+        // Pool threads are created by the thread that submits the first task: create them here, in the
+        // building thread, rather than later in a worker at the compute priority.
+        timers.prestartAllCoreThreads();
+        if (computeNice > 0) {
+            int n = started.size();
+            AtomicInteger count = new AtomicInteger();
+            this.completions = new ThreadPoolExecutor(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "samplenorm-" + name + "-completion-" + count.getAndIncrement());
+                t.setDaemon(true);
+                return t;
+            });
+            completions.prestartAllCoreThreads();
+        } else {
+            this.completions = null;
+        }
         metrics.bindQueueDepth(this::queueDepth);
         for (Worker w : started) {
             devices.add(w.generator().device());
@@ -540,7 +572,7 @@ public final class TranslationService implements AutoCloseable {
             for (Request<?> r : live) {
                 r.release();
                 metrics.requestFailed(end - r.enqueued);
-                r.future.completeExceptionally(t);
+                complete(() -> r.future.completeExceptionally(t));
             }
             if (t instanceof Error e && !(e instanceof OutOfMemoryError)) throw e;
             return;
@@ -551,7 +583,17 @@ public final class TranslationService implements AutoCloseable {
             Request<?> r = live.get(i);
             r.release();
             metrics.requestSucceeded(end - r.enqueued); // before completion, so a caller that saw its output sees the count
-            r.finish(outputs.get(i));
+            List<Mat> out = outputs.get(i);
+            complete(() -> r.finish(out));
+        }
+    }
+
+    /** Completes a future: in the completion threads where there are any, else in the calling worker. */
+    private void complete(Runnable completion) {
+        if (completions != null) {
+            completions.execute(completion);
+        } else {
+            completion.run();
         }
     }
 
@@ -653,8 +695,18 @@ public final class TranslationService implements AutoCloseable {
                 }
             }
         }
-        if (interrupted) Thread.currentThread().interrupt();
         timers.shutdownNow();
+        if (completions != null) {
+            completions.shutdown(); // the completions the workers handed over still run
+            while (true) {
+                try {
+                    if (completions.awaitTermination(1, TimeUnit.MINUTES)) break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
         metrics.close();
         return drained && left.isEmpty();
     }
@@ -822,6 +874,21 @@ public final class TranslationService implements AutoCloseable {
     // ------------------------------------------------------------------------------------ worker start
 
     /**
+     * Fails {@code loaded} with {@code failure} after closing what was loaded; an error of the
+     * close is added to it as suppressed. {@code loaded} completes whatever the close throws, so
+     * that the thread that builds the service, waiting for it, never waits forever.
+     */
+    static void failLoad(CompletableFuture<?> loaded, Throwable failure, AutoCloseable loadedSoFar) {
+        try {
+            if (loadedSoFar != null) loadedSoFar.close();
+        } catch (Throwable closing) {
+            if (closing != failure) failure.addSuppressed(closing);
+        } finally {
+            loaded.completeExceptionally(failure);
+        }
+    }
+
+    /**
      * A worker thread from its start to the service's start: it lowers its priority, loads its
      * generator and warms it up, then waits for the service (or for being abandoned, when another
      * worker failed to load) before it takes requests.
@@ -846,8 +913,7 @@ public final class TranslationService implements AutoCloseable {
                 Thread.currentThread().setName(prefix + "-" + g.device());
                 if (b.warmUp) b.warmUp(g);
             } catch (Throwable t) {
-                if (g != null) g.close();
-                loaded.completeExceptionally(t);
+                failLoad(loaded, t, g);
                 return;
             }
             loaded.complete(g);
@@ -859,7 +925,11 @@ public final class TranslationService implements AutoCloseable {
             s.work(g);
         }
 
-        /** Waits until the generator is loaded and warmed up; rethrows what failed. */
+        /**
+         * Waits until the generator is loaded and warmed up; rethrows what failed. An interrupt is kept
+         * for the caller after the wait: a half-started service would leak its worker. The worker
+         * always completes {@code loaded}, with its generator or with what failed.
+         */
         void awaitLoaded() {
             boolean interrupted = false;
             try {
@@ -924,6 +994,7 @@ public final class TranslationService implements AutoCloseable {
         private boolean warmUp = true;
         private Executor encodeExecutor = ForkJoinPool.commonPool();
         private int computeNice = 0;
+        private boolean restartOpenCvPool = false;
 
         private Builder(OnnxModel model) {
             this.model = model;
@@ -1034,10 +1105,14 @@ public final class TranslationService implements AutoCloseable {
         /**
          * The OS priority of the compute threads, as a Linux nice value from 0 (normal, the default:
          * nothing changes) to 19 (lowest). Each worker thread sets it on itself before it loads its
-         * generator, so the native threads it creates inherit it (see the class comment); the first
-         * worker restarts OpenCV's CPU thread pool so that its threads are created at that priority.
-         * Where the process already runs at a higher nice value the workers keep it; on platforms
-         * without per-thread nice values (other than Linux) nothing changes, and
+         * generator, so the native threads it creates afterwards inherit it (see the class comment).
+         * Pools that exist already keep their priority: OpenCV's CPU thread pool, if another thread
+         * created it earlier (see {@link #restartOpenCvPool(boolean)}), and samplenorm's native kernel
+         * pool; both live as long as the process, so threads a worker created keep the lower priority
+         * after {@link TranslationService#close()} or a failed {@link #build()}.
+         * Where the process already runs at a higher nice value the workers keep it; where the
+         * platform has no per-thread nice values (other than Linux) or the OS refuses the change (a
+         * sandbox), the workers run at their priority as it is, a warning is logged, and
          * {@link TranslationService#computePriorities()} says why.
          */
         public Builder computeNice(int nice) {
@@ -1046,6 +1121,19 @@ public final class TranslationService implements AutoCloseable {
                         + " (lowest), got " + nice);
             }
             this.computeNice = nice;
+            return this;
+        }
+
+        /**
+         * With a compute nice above 0: whether the first worker restarts OpenCV's CPU thread pool (one per
+         * process) so that its threads are created anew at the compute priority (default: false, the
+         * pool stays as it is). Use it only when nothing else in the process runs OpenCV at that moment:
+         * the restart (setNumThreads(1), then back) is not safe against a parallel loop running in
+         * another thread (OpenCV's pthreads backend may crash the process), and a generator loaded
+         * meanwhile in another thread may see one thread.
+         */
+        public Builder restartOpenCvPool(boolean restart) {
+            this.restartOpenCvPool = restart;
             return this;
         }
 
@@ -1086,9 +1174,10 @@ public final class TranslationService implements AutoCloseable {
                 int now = ThreadPriority.currentNice();
                 outcome = now > computeNice ? new ThreadPriority.Outcome(ThreadPriority.Status.UNCHANGED, now, now, null)
                         : ThreadPriority.lowerCurrentThread(computeNice);
-                if (index == 0) restartOpenCvThreadPool();
+                if (index == 0 && restartOpenCvPool && outcome.status() != ThreadPriority.Status.REFUSED) restartOpenCvThreadPool();
             }
-            LOG.log(outcome.status() == ThreadPriority.Status.UNSUPPORTED ? Level.WARNING : Level.INFO,
+            LOG.log(outcome.status() == ThreadPriority.Status.UNSUPPORTED || outcome.status() == ThreadPriority.Status.REFUSED
+                            ? Level.WARNING : Level.INFO,
                     "compute priority of worker " + index + " (requested nice " + computeNice + "): " + outcome);
             return outcome;
         }
@@ -1096,8 +1185,9 @@ public final class TranslationService implements AutoCloseable {
         /**
          * OpenCV's CPU thread pool (its pthreads backend) is created by the thread that runs the first
          * parallel loop and lives as long as the process; its threads inherit that thread's nice value.
-         * Shrinking it to one thread stops its threads (when no parallel loop runs at that moment), and
-         * the next parallel loop of this thread creates them anew, at this thread's priority.
+         * Shrinking it to one thread stops its threads (when no parallel loop runs at that moment: hence
+         * {@link #restartOpenCvPool(boolean)} is an opt-in), and the next parallel loop, from whichever
+         * thread runs it, creates them anew at that thread's priority; the worker's warm-up runs one at once.
          */
         private static void restartOpenCvThreadPool() {
             int threads = opencv_core.getNumThreads();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.samplenorm.SampleNormException;
 import dev.samplenorm.runtime.DeadlineExceededException;
 import dev.samplenorm.runtime.ImageTooLargeException;
+import dev.samplenorm.environment.ThreadPriority;
 import dev.samplenorm.runtime.QueueFullException;
 import dev.samplenorm.runtime.ServiceClosedException;
 import dev.samplenorm.runtime.TranslationService;
@@ -96,10 +97,11 @@ public final class TranslationServer implements AutoCloseable {
         if (registry != null) {
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
-            // The OS priority the compute threads run at, as read back after lowering: -1 where the
-            // platform has no per-thread nice value; 0 also where --compute-nice 0 left them unchanged.
+            // The nice value applied to the compute threads at start-up, as read back after lowering:
+            // 0 where none was asked for (the threads run as the process does, which may itself be
+            // niced); -1 where lowering them was asked for but is unsupported here or was refused.
             Gauge.builder("samplenorm.compute.nice", service, TranslationServer::computeThreadNice)
-                    .description("nice value of the worker threads that run the model (Linux; -1: not supported here)")
+                    .description("nice value applied to the threads that run the model at start-up (0: none asked for; -1: unsupported or refused)")
                     .tag("model", modelName).register(registry);
         }
         this.undertow = Undertow.builder()
@@ -117,7 +119,9 @@ public final class TranslationServer implements AutoCloseable {
 
     private static double computeThreadNice(TranslationService service) {
         if (service.computeNice() == 0) return 0;
-        return service.computePriorities().stream().mapToInt(o -> o.after()).min().orElse(-1);
+        List<ThreadPriority.Outcome> outcomes = service.computePriorities();
+        if (outcomes.isEmpty() || outcomes.stream().anyMatch(ThreadPriority.Outcome::notApplied)) return -1;
+        return outcomes.stream().mapToInt(ThreadPriority.Outcome::after).min().getAsInt();
     }
 
     public static Builder builder(TranslationService service) {

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.samplenorm.kernels.NativeKernels;
 import dev.samplenorm.testing.ProcTasks;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -21,10 +23,10 @@ class ThreadPriorityTest {
 
     @BeforeAll
     static void supportedOnLinux() {
-        assertTrue(ThreadPriority.supported(), "per-thread nice values on Linux: " + ThreadPriority.unsupportedReason());
+        assumeTrue(ThreadPriority.supported(), "per-thread nice values on Linux: " + ThreadPriority.unsupportedReason());
         assertNull(ThreadPriority.unsupportedReason());
         start = ThreadPriority.currentNice();
-        assertTrue(start <= 15, "the tests lower threads by 3 or more from the process's nice value, which is " + start);
+        assumeTrue(start <= 15, "the tests lower threads by 3 or more from the process's nice value, which is " + start);
     }
 
     /** Runs body in a new thread, so that lowering it leaves the test thread as it is. */
@@ -127,5 +129,30 @@ class ThreadPriorityTest {
         // Above Linux's largest pid_max (2^22): no thread of any process has this id.
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> ThreadPriority.niceOf((1 << 22) + 1));
         assertTrue(unknown.getMessage().contains("expected a thread of this process"), unknown.getMessage());
+    }
+
+    @Test
+    void threadIdsAboveThePidRangeAreRefusedRatherThanTruncated() {
+        long self = ThreadPriority.currentThreadId();
+        long truncatesToSelf = (1L << 32) + self; // as a 32-bit pid_t this would be the calling thread
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThreadPriority.niceOf(truncatesToSelf));
+        assertTrue(e.getMessage().contains("expected a thread of this process, got " + truncatesToSelf), e.getMessage());
+        int[] nice = {-100};
+        assertEquals(3 /* ESRCH */, NativeKernels.threadNice(truncatesToSelf, nice), "the native side refuses it too");
+        assertEquals(-100, nice[0], "and writes nothing");
+    }
+
+    @Test
+    void aRefusedChangeIsAnOutcomeNotAnError() {
+        for (int errno : new int[] {1 /* EPERM */, 13 /* EACCES */, 38 /* ENOSYS */}) {
+            ThreadPriority.Outcome o = ThreadPriority.outcomeOf(start, 10, errno);
+            assertEquals(ThreadPriority.Status.REFUSED, o.status());
+            assertEquals(start, o.before());
+            assertEquals(start, o.after(), "read back: the thread runs at the nice value it had");
+            assertTrue(o.notApplied());
+            assertTrue(o.reason().contains("refused") && o.reason().contains("errno " + errno), o.reason());
+        }
+        assertThrows(IllegalStateException.class, () -> ThreadPriority.outcomeOf(start, 10, 22 /* EINVAL */));
+        assertEquals(ThreadPriority.Status.LOWERED, ThreadPriority.outcomeOf(start, start, 0).status());
     }
 }

@@ -4,6 +4,7 @@ import static dev.samplenorm.runtime.ServingFixtures.image;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.samplenorm.Device;
 import dev.samplenorm.environment.ThreadPriority;
@@ -55,9 +56,9 @@ class TranslationServicePriorityTest {
 
     @BeforeEach
     void pinOpenCvThreads() {
-        assertTrue(ThreadPriority.supported(), ThreadPriority.unsupportedReason());
+        assumeTrue(ThreadPriority.supported(), ThreadPriority.unsupportedReason());
         start = ThreadPriority.currentNice();
-        assertTrue(start < NICE, "the test process runs at nice " + start + ", not below " + NICE);
+        assumeTrue(start < NICE, "the test process runs at nice " + start + ", not below " + NICE);
         savedThreads = opencv_core.getNumThreads();
         opencv_core.setNumThreads(OPENCV_THREADS);
     }
@@ -108,7 +109,7 @@ class TranslationServicePriorityTest {
     }
 
     @Test
-    void workersAndOpenCvPoolThreadsRunAtTheComputeNiceWhileTheSubmittingThreadKeepsItsOwn() throws Exception {
+    void workersAndTheRestartedOpenCvPoolRunAtTheComputeNiceWhileTheSubmittingThreadKeepsItsOwn() throws Exception {
         long creator = createOpenCvPoolFrom("opencv-pool-by");
         List<ProcTasks.Task> earlierPool = named("opencv-pool-by").stream().filter(t -> t.tid() != creator).toList();
         assertEquals(OPENCV_THREADS - 1, earlierPool.size(), "OpenCV's pool, created by another thread: " + earlierPool);
@@ -116,7 +117,7 @@ class TranslationServicePriorityTest {
 
         long testThread = ThreadPriority.currentThreadId();
         try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 1).maxBatchSize(4)
-                .computeNice(NICE).build()) {
+                .computeNice(NICE).restartOpenCvPool(true).build()) {
             Map<Long, ProcTasks.Task> before = tasks();
             translate(service, 12);
             Map<Long, ProcTasks.Task> after = tasks();
@@ -129,7 +130,8 @@ class TranslationServicePriorityTest {
             for (ProcTasks.Task t : compute) {
                 assertEquals(NICE, t.nice(), "compute thread " + t);
                 ProcTasks.Task earlier = before.get(t.tid());
-                assertTrue(earlier != null && t.cpuNanos() > earlier.cpuNanos(), "thread " + t + " ran during the requests");
+                assertTrue(earlier != null, "thread " + t + " existed before the requests");
+                if (ProcTasks.hasSchedstat()) assertTrue(t.cpuNanos() > earlier.cpuNanos(), "thread " + t + " ran during the requests");
             }
             assertEquals(start, ProcTasks.read(testThread).nice(), "the submitting thread keeps its priority");
             assertEquals(NICE, service.computeNice());
@@ -138,9 +140,43 @@ class TranslationServicePriorityTest {
     }
 
     @Test
+    void withoutTheRestartAnExistingOpenCvPoolIsLeftAsItIs() throws Exception {
+        long creator = createOpenCvPoolFrom("opencv-pool-by");
+        List<ProcTasks.Task> earlierPool = named("opencv-pool-by").stream().filter(t -> t.tid() != creator).toList();
+        assertEquals(OPENCV_THREADS - 1, earlierPool.size(), "OpenCV's pool, created by another thread: " + earlierPool);
+        try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 1).maxBatchSize(4)
+                .computeNice(NICE).build()) {
+            translate(service, 4);
+            Map<Long, ProcTasks.Task> after = tasks();
+            for (ProcTasks.Task t : earlierPool) {
+                ProcTasks.Task now = after.get(t.tid());
+                assertTrue(now != null, "the pool was not restarted: thread " + t + " is alive");
+                assertEquals(start, now.nice(), "the existing pool keeps its priority: " + now);
+            }
+            List<ProcTasks.Task> compute = named(WORKER_COMM);
+            assertEquals(1, compute.size(), "only the worker; OpenCV's pool is the earlier one: " + compute);
+            assertEquals(NICE, compute.get(0).nice());
+        }
+    }
+
+    @Test
+    void aFailedLoadCompletesWhateverTheCloseThrows() {
+        CompletableFuture<Object> loaded = new CompletableFuture<>();
+        IllegalStateException warmUp = new IllegalStateException("warm-up failed");
+        IllegalStateException close = new IllegalStateException("close failed");
+        TranslationService.failLoad(loaded, warmUp, () -> {
+            throw close;
+        });
+        assertTrue(loaded.isCompletedExceptionally(), "the building thread does not wait forever");
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class, loaded::get);
+        assertEquals(warmUp, e.getCause(), "the load's failure is what the build rethrows");
+        assertEquals(List.of(close), List.of(warmUp.getSuppressed()), "the close's failure is kept with it");
+    }
+
+    @Test
     void everyWorkerLowersItself() throws Exception {
         try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 2).maxBatchSize(2)
-                .computeNice(NICE).build()) {
+                .computeNice(NICE).restartOpenCvPool(true).build()) {
             translate(service, 8);
             List<String> workers = Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
                     .filter(n -> n.startsWith("samplenorm-w-worker-")).sorted().toList();
@@ -155,20 +191,67 @@ class TranslationServicePriorityTest {
 
     @Test
     void onnxRuntimeIntraOpThreadsInheritTheComputeNice() throws Exception {
+        // OpenCV's pool exists already (created by another thread), and without the restart the worker
+        // leaves it as it is: every thread the worker creates is ONNX Runtime's.
+        long creator = createOpenCvPoolFrom("opencv-pool-by");
         Set<Long> before = tasks().keySet();
         GeneratorOptions ort = GeneratorOptions.builder().engine(Engine.ONNXRUNTIME).build();
         try (TranslationService service = TranslationService.builder(model).name("w").generatorOptions(ort).instances(Device.cpu(), 1)
                 .maxBatchSize(2).computeNice(NICE).build()) {
-            translate(service, 4);
+            List<ProcTasks.Task> opencvPool = named("opencv-pool-by").stream().filter(t -> t.tid() != creator).toList();
+            assertEquals(OPENCV_THREADS - 1, opencvPool.size(), "OpenCV's pool is still the earlier one: " + opencvPool);
+            Map<Long, ProcTasks.Task> loaded = tasks();
+            translate(service, 8);
             List<ProcTasks.Task> created = ProcTasks.all().stream().filter(t -> !before.contains(t.tid()) && t.comm().equals(WORKER_COMM))
                     .toList();
             // The session was created in the worker with OpenCV's thread count as its intra-op count: the
-            // worker and that many threads less one (and OpenCV's pool, where a step runs a parallel loop).
-            assertTrue(created.size() >= OPENCV_THREADS, "the worker and the threads it created: " + created);
+            // worker itself and that many intra-op threads less one (OpenCV's pool is the earlier one).
+            assertTrue(created.size() >= OPENCV_THREADS, "the worker and ONNX Runtime's intra-op threads: " + created);
             for (ProcTasks.Task t : created) {
                 assertEquals(NICE, t.nice(), "compute thread " + t);
-                assertTrue(t.cpuNanos() > 0, "thread " + t + " ran (warm-up and requests)");
+                ProcTasks.Task atLoad = loaded.get(t.tid());
+                assertTrue(atLoad != null, "created with the session, before the requests: " + t);
+                if (ProcTasks.hasSchedstat()) {
+                    assertTrue(t.cpuNanos() > atLoad.cpuNanos(), "ran the requests' forward passes: " + atLoad + " -> " + t);
+                }
             }
+        }
+    }
+
+    /**
+     * What follows a completion runs, and submits to other executors, at the priority of the thread
+     * that built the service, not at the workers': executors that create their threads on demand
+     * (the common fork-join pool, Undertow's task pool) create them from the submitting thread, and
+     * they would inherit the compute nice for good.
+     */
+    @Test
+    void completionsAreHandedOnAtTheBuildingThreadsPriority() throws Exception {
+        List<Integer> submitters = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.Executor recording = task -> {
+            submitters.add(ThreadPriority.currentNice());
+            task.run();
+        };
+        byte[] png;
+        try (Mat in = image(128, 128, 3); org.bytedeco.javacpp.BytePointer buf = new org.bytedeco.javacpp.BytePointer()) {
+            org.bytedeco.opencv.global.opencv_imgcodecs.imencode(".png", in, buf);
+            png = new byte[(int) buf.limit()];
+            buf.get(png);
+        }
+        try (TranslationService service = TranslationService.builder(model).name("w").instances(Device.cpu(), 1).maxBatchSize(2)
+                .computeNice(NICE).encodeExecutor(recording).build()) {
+            List<CompletableFuture<?>> futures = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                futures.add(service.submitEncoded(png, Duration.ofMinutes(1)));
+                try (Mat in = image(128, 128, 20 + i)) {
+                    futures.add(service.submit(in, Duration.ofMinutes(1)).thenAcceptAsync(Mat::close, recording));
+                }
+            }
+            for (CompletableFuture<?> f : futures) f.get(60, TimeUnit.SECONDS);
+            assertEquals(8, submitters.size(), "every completion was handed on: " + submitters);
+            for (int nice : submitters) assertEquals(start, nice, "handed on at the building thread's nice: " + submitters);
+            List<ProcTasks.Task> completions = named("samplenorm-w-co");
+            assertEquals(1, completions.size(), "one completion thread per worker: " + completions);
+            assertEquals(start, completions.get(0).nice());
         }
     }
 

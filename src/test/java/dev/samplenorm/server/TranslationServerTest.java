@@ -6,6 +6,7 @@ import static dev.samplenorm.runtime.ServingFixtures.relativeL2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,11 +14,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.samplenorm.Device;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.environment.ThreadPriority;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions;
 import dev.samplenorm.runtime.MicrometerServiceMetrics;
 import dev.samplenorm.runtime.ServingFixtures;
 import dev.samplenorm.runtime.TranslationService;
+import dev.samplenorm.testing.ProcTasks;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
@@ -33,7 +36,9 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.BytePointer;
@@ -292,20 +297,67 @@ class TranslationServerTest {
 
     @Test
     void metricsShowTheComputeThreadsNiceValue() throws Exception {
+        assumeTrue(ThreadPriority.supported(), ThreadPriority.unsupportedReason());
+        int nice = ThreadPriority.currentNice() + 1; // one below the process's priority, whatever it runs at
+        assumeTrue(nice <= ThreadPriority.MAX_NICE, "the test process runs at the lowest priority already");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        int threads = org.bytedeco.opencv.global.opencv_core.getNumThreads();
-        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
-                .maxBatchSize(1).computeNice(10).warmUp(false).build();
-        try (TranslationServer niced = TranslationServer.builder(service).port(0).metrics(registry).build().start()) {
+        try (TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(1).computeNice(nice).warmUp(false).build();
+             TranslationServer niced = TranslationServer.builder(service).port(0).metrics(registry).build().start()) {
             HttpResponse<byte[]> r = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + niced.port() + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             String text = new String(r.body());
-            assertTrue(text.contains("samplenorm_compute_nice{model=\"shapes\"} 10.0"), text);
-        } finally {
-            // The worker restarted OpenCV's pool at nice 10: restart it from this thread for the tests after.
-            org.bytedeco.opencv.global.opencv_core.setNumThreads(1);
-            org.bytedeco.opencv.global.opencv_core.setNumThreads(threads);
+            assertTrue(text.contains("samplenorm_compute_nice{model=\"shapes\"} " + nice + ".0"), text);
+        }
+    }
+
+    /**
+     * With a compute nice, only the worker and the threads it creates (OpenCV's pool, where it creates
+     * it) run lowered: the completions go through threads of normal priority, so the common fork-join
+     * pool (PNG encoding) and Undertow's threads, which create their threads on demand from the thread
+     * that submits, keep the priority they started with.
+     */
+    @Test
+    void aComputeNiceStaysWithTheComputeThreads() throws Exception {
+        assumeTrue(ThreadPriority.supported(), ThreadPriority.unsupportedReason());
+        int start = ThreadPriority.currentNice();
+        int nice = 10;
+        assumeTrue(start < nice, "the test process runs at nice " + start + ", not below " + nice);
+        String workerComm = ProcTasks.comm("samplenorm-n-worker-0");
+        Map<Long, Integer> before = new HashMap<>();
+        for (ProcTasks.Task t : ProcTasks.all()) before.put(t.tid(), t.nice());
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        try (TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name("n").instances(Device.cpu(), 1)
+                .maxBatchSize(4).computeNice(nice).warmUp(false).build();
+             TranslationServer s = TranslationServer.builder(service).port(0).build().start();
+             Mat x = blob(1, 3, 128, 128, 5)) {
+            String url = "http://127.0.0.1:" + s.port();
+            byte[] infer = JSON.writeValueAsBytes(inferRequest(x, false, false));
+            List<CompletableFuture<HttpResponse<byte[]>>> answers = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                answers.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url + "/v1/translate")).header("Content-Type", "image/png")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofByteArray()));
+                answers.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url + "/v2/models/n/infer"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(infer)).build(),
+                        HttpResponse.BodyHandlers.ofByteArray()));
+            }
+            for (CompletableFuture<HttpResponse<byte[]>> a : answers) {
+                HttpResponse<byte[]> r = a.get(120, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), new String(r.body()));
+            }
+            List<ProcTasks.Task> all = ProcTasks.all();
+            List<ProcTasks.Task> compute = all.stream().filter(t -> t.comm().equals(workerComm)).toList();
+            assertTrue(!compute.isEmpty() && compute.stream().allMatch(t -> t.nice() == nice), "the compute threads: " + compute);
+            List<String> changed = new ArrayList<>();
+            for (ProcTasks.Task t : all) {
+                if (t.comm().equals(workerComm)) continue;
+                int expected = before.getOrDefault(t.tid(), start); // a new thread: created by a thread at the start nice
+                if (t.nice() != expected) changed.add(t + " (expected nice " + expected + ")");
+            }
+            assertEquals(List.of(), changed, "threads other than the compute threads keep their priority");
+            assertTrue(all.stream().anyMatch(t -> t.comm().startsWith("XNIO-") && t.comm().contains("task")),
+                    "Undertow's task threads ran the answers: " + all);
         }
     }
 

@@ -22,7 +22,8 @@ public final class ProcTasks {
      *
      * @param comm its name as the kernel keeps it (15 characters at most; a new thread gets its creator's)
      * @param nice field 19 of its {@code stat}
-     * @param cpuNanos nanoseconds it has run on a CPU (first field of {@code schedstat})
+     * @param cpuNanos nanoseconds it has run on a CPU (first field of {@code schedstat}); -1 where the
+     *     kernel keeps no schedstat (built without CONFIG_SCHEDSTATS)
      */
     public record Task(long tid, String comm, int nice, long cpuNanos) {}
 
@@ -51,12 +52,25 @@ public final class ProcTasks {
             // After "pid (comm) " come fields 3, 4, ...: field 19 (nice) is the 17th of them.
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
             int nice = Integer.parseInt(fields[19 - 3]);
-            long cpu = Long.parseLong(Files.readString(dir.resolve("schedstat")).trim().split(" ")[0]);
-            return new Task(tid, comm, nice, cpu);
+            return new Task(tid, comm, nice, cpuNanos(dir));
         } catch (IOException e) {
             if (e instanceof NoSuchFileException || !Files.exists(dir)) return null; // it ended meanwhile
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static long cpuNanos(Path dir) throws IOException {
+        try {
+            return Long.parseLong(Files.readString(dir.resolve("schedstat")).trim().split(" ")[0]);
+        } catch (NoSuchFileException e) {
+            if (!Files.exists(dir)) throw e; // it ended meanwhile
+            return -1; // no schedstat in this kernel: the thread is alive all the same
+        }
+    }
+
+    /** Whether this kernel reports how long each thread ran ({@code schedstat}). */
+    public static boolean hasSchedstat() {
+        return Files.exists(TASKS.resolve(Long.toString(ProcessHandle.current().pid())).resolve("schedstat"));
     }
 
     /** The kernel's name of a thread named {@code javaName}: the JVM passes the first 15 characters on. */

@@ -9,7 +9,9 @@
 # "sweep half overload faults sigterm"; the half-capacity and overload rates come from the best throughput of the sweep, or
 # from BEST (req/s) when the sweep is skipped), CONCURRENCY (wrk points, default "1 4 16 64"), SERVE_ARGS (more `serve`
 # options for every server, e.g. "--instances 2"), SERVER_JAVA_OPTS (JVM options of the server; every server also writes
-# a GC log next to the raw log), WARMUP (s of open-loop warm-up before each open-loop run, default 5).
+# a GC log next to the raw log), WARMUP (s of open-loop warm-up before each open-loop run, default 5), CLIENT_NICE (nice
+# increment of the open-loop load generator, default 0; negative values need root: on a machine where the generator shares
+# the cores with the server, a higher-priority generator stands in for a client on another machine).
 # OpenCV reads OPENCV_FOR_THREADS_NUM from the environment (its worker threads per process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +73,7 @@ need_best() { # what the rate is for -> exits unless the sweep (or BEST) gave a 
 }
 
 open_loop() { # rate (req/s) -> ServingLoad's open loop for OVERLOAD_SECONDS, then GC pauses and load average
-    java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$1" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
+    nice -n "${CLIENT_NICE:-0}" java -cp "$CP" dev.samplenorm.benchmarks.ServingLoad open "$URL/v1/translate" "$IMAGE" "$1" "$OVERLOAD_SECONDS" "$WARMUP" 2>/dev/null
     gc_summary
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
@@ -88,6 +90,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
 echo "java: $(java -version 2>&1 | head -1); wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $MODEL; image: $IMAGE ($(stat -c %s "$IMAGE") bytes); wrk points: ${DURATION} s each"
 echo "server: ${SERVE_ARGS:-} ${SERVER_JAVA_OPTS:-} OPENCV_FOR_THREADS_NUM=${OPENCV_FOR_THREADS_NUM:-unset}"
+echo "open-loop load generator: nice ${CLIENT_NICE:-0}"
 BEST=${BEST:-0}
 if has sweep; then
 echo

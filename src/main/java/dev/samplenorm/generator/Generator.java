@@ -252,8 +252,7 @@ public final class Generator implements AutoCloseable {
         }
         List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
         net = engine == Engine.ONNXRUNTIME
-                // ONNX Runtime's model keeps a symbolic batch, so its phases stay interleaved by DepthToSpace
-                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten, Map.of()), info.input().name(), maskInputs,
+                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten, shapes.alsoFound()), info.input().name(), maskInputs,
                         Math.max(1, opencv_core.getNumThreads()))
                 : new OpenCvNetwork(subPixelWhereFaster(rewritten, shapes.alsoFound()), device, options.precision(), maskInputs);
         if (dropout != null) dropoutMasks.put(key, masks);
@@ -263,8 +262,9 @@ public final class Generator implements AutoCloseable {
 
     /**
      * Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device;
-     * on the CPU, with the phases interleaved by Transposes where the probe found the input shapes (measured faster there than
-     * DepthToSpace; not yet measured on CUDA).
+     * on the CPU, for both engines, with the phases interleaved by Transposes where the probe found the input shapes (measured
+     * faster there than DepthToSpace on OpenCV DNN and on ONNX Runtime; the Reshapes fix H and W, which this network's size
+     * pins anyway, and leave the batch open; not yet measured on CUDA).
      */
     private OnnxModel subPixelWhereFaster(OnnxModel rewritten, Map<String, int[]> convTransposeInputs) {
         if (!options.convTranspose().subPixelOn(device)) return rewritten;

@@ -5,6 +5,7 @@ import static org.bytedeco.opencv.global.opencv_core.CV_32F;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Engine;
 import dev.samplenorm.generator.Generator;
 import dev.samplenorm.generator.GeneratorOptions.ConvTransposeForm;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * <pre>
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison forms N ROUNDS     # batch mode: sub-pixel, as exported, ONNX Runtime; sample mode sub-pixel
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison threads N ROUNDS   # OpenCV threads 1 vs 2, one and two instances
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison engines N ROUNDS   # plain ONNX Runtime, then samplenorm's two engines (default forms), batch and sample
  * </pre>
  *
  * (ONNX Runtime 1.29's environment crashed the JVM with the default 1 MiB main-thread stack on the
@@ -42,6 +44,8 @@ public final class InterleavedCpuComparison {
     interface Call {
         void run() throws Exception;
     }
+
+    private static boolean rotate;
 
     public static void main(String[] args) throws Exception {
         String what = args[0];
@@ -90,15 +94,39 @@ public final class InterleavedCpuComparison {
                     g.get();
                 });
             }
+        } else if (what.equals("engines")) {
+            OnnxRuntimeGenerator ort = new OnnxRuntimeGenerator(model);
+            OnnxTensor input = ort.tensor(x, n, C, H, W);
+            resources.addAll(List.of(input, ort));
+            calls.put("plain onnxruntime (training export, batch statistics)", () -> {
+                try (OrtSession.Result r = ort.run(input)) {
+                    r.get(0);
+                }
+            });
+            for (Engine engine : new Engine[] {Engine.OPENCV, Engine.ONNXRUNTIME}) {
+                for (StatisticsMode mode : new StatisticsMode[] {StatisticsMode.BATCH, StatisticsMode.SAMPLE}) {
+                    Generator g = GeneratorBenchmark.load(model, mode, engine, ConvTransposeForm.AUTO);
+                    resources.add(g);
+                    calls.put("samplenorm " + engine.name().toLowerCase(Locale.ROOT) + " " + mode.name().toLowerCase(Locale.ROOT),
+                            () -> translate(g, blob));
+                }
+            }
+            Generator exported = GeneratorBenchmark.load(model, StatisticsMode.BATCH, Engine.ONNXRUNTIME, ConvTransposeForm.AS_EXPORTED);
+            resources.add(exported);
+            calls.put("samplenorm onnxruntime batch, ConvTranspose as exported", () -> translate(exported, blob));
+            // ONNX Runtime's threads spin on for a while after a run: each round starts one configuration later.
+            rotate = true;
         } else {
-            throw new IllegalArgumentException("expected forms or threads, got " + what);
+            throw new IllegalArgumentException("expected forms, threads or engines, got " + what);
         }
         System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%n", what, n, rounds, cores, loadAverage());
         for (Call c : calls.values()) c.run(); // warm-up: each network is built and run once
         Map<String, double[]> ms = new LinkedHashMap<>();
         for (String k : calls.keySet()) ms.put(k, new double[rounds]);
+        List<Map.Entry<String, Call>> order = new ArrayList<>(calls.entrySet());
         for (int r = 0; r < rounds; r++) {
-            for (var e : calls.entrySet()) {
+            for (int i = 0; i < order.size(); i++) {
+                var e = order.get(rotate ? (i + r) % order.size() : i);
                 long t0 = System.nanoTime();
                 e.getValue().run();
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;

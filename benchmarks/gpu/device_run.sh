@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# The first command to run on a lent GPU machine, from the repository's root, with the bundle carried:
+# The first command to run on a GPU host, from the repository's root, with target/gpu-carry copied along
+# (give it 600 s of wall time):
 #
-#   device tool:  command   bash benchmarks/gpu/device_run.sh
-#                 carry     ["target/gpu-carry"]
-#                 timeout_s 600
+#   bash benchmarks/gpu/device_run.sh
 #
 # Build the bundle first, here: benchmarks/gpu/make_bundle.sh (it prints the transfer size, repository
 # files plus bundle, and fails at 64 MiB). On the machine this unpacks the bundle and runs every step of

@@ -232,7 +232,7 @@ void ref_blob_stats(const HostBlob& b, int scope, std::vector<double>* mean, std
 // Observed worst errors, printed at the end.
 double g_worst_mean_err = 0, g_worst_var_err = 0, g_worst_norm_err = 0;
 
-// The brief asks for 1e-6; the shifted double sums are far better, and a tighter bound also
+// The project's accuracy contract is 1e-6 relative; the shifted double sums are far better, and a tighter bound also
 // catches a single lost element out of 1e7.
 constexpr double kStatsTol = 1e-9;
 

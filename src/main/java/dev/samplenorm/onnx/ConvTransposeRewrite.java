@@ -5,15 +5,12 @@ import dev.samplenorm.onnx.proto.Onnx.GraphProto;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
 import dev.samplenorm.onnx.proto.Onnx.NodeProto;
 import dev.samplenorm.onnx.proto.Onnx.TensorProto;
-import dev.samplenorm.onnx.proto.Onnx.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Replaces strided 2-D ConvTranspose nodes by their sub-pixel form, which OpenCV DNN's CPU backend
@@ -163,21 +160,7 @@ public final class ConvTransposeRewrite {
 
         ModelProto build() {
             // Initializers and Constant nodes that only the replaced ConvTransposes read go with them.
-            Set<String> reads = new HashSet<>();
-            for (NodeProto n : nodes) Graphs.collectReads(n, reads);
-            for (ValueInfoProto o : graph.getOutputList()) reads.add(o.getName());
-            nodes.removeIf(n -> Graphs.is(n, "Constant") && n.getOutputCount() == 1 && !reads.contains(n.getOutput(0)));
-            List<TensorProto> kept = new ArrayList<>();
-            Set<String> removed = new HashSet<>();
-            for (TensorProto t : graph.getInitializerList()) {
-                if (reads.contains(t.getName())) kept.add(t);
-                else removed.add(t.getName());
-            }
-            List<ValueInfoProto> inputs = new ArrayList<>();
-            for (ValueInfoProto v : graph.getInputList()) if (!removed.contains(v.getName())) inputs.add(v);
-            graph.clearInitializer().addAllInitializer(kept).clearInput().addAllInput(inputs);
-            graph.clearNode().addAllNode(nodes);
-            return model.toBuilder().setGraph(graph.build()).build();
+            return Graphs.withNodes(model, graph, nodes);
         }
 
         /** Emits the sub-pixel form of {@code ct} into {@code nodes}; false (with the reason) where it is out of scope. */
@@ -249,7 +232,7 @@ public final class ConvTransposeRewrite {
             // the ConvTranspose tap (s*(M_y-1-jy) + ry, s*(M_x-1-jx) + rx), zero past the kernel.
             int my = ay.m(), mx = ax.m(), cout2 = s * s * cout;
             int[] shape = inputShapes.get(ct.getOutput(0));
-            boolean permutes = opset >= 5 && shape != null && shape.length == 4 && shape[1] == cin;
+            boolean permutes = opset >= 5 && shape != null && shape.length == 4 && shape[1] == cin && shape[2] > 0 && shape[3] > 0;
             long size = (long) cout2 * cin * my * mx;
             if (size > Integer.MAX_VALUE - 8) {
                 why.append("the rewritten weights would hold more than 2^31 values");

@@ -92,4 +92,27 @@ final class Graphs {
         for (NodeProto n : g.getNodeList()) collectReads(n, into);
         for (ValueInfoProto o : g.getOutputList()) into.add(o.getName());
     }
+
+    /**
+     * {@code model} with {@code graph}'s nodes replaced by {@code nodes}, and the Constant nodes, initializers and
+     * initializer inputs that nothing reads any more left out (those only replaced nodes read go with them).
+     */
+    static ModelProto withNodes(ModelProto model, GraphProto.Builder graph, List<NodeProto> nodes) {
+        Set<String> reads = new HashSet<>();
+        for (NodeProto n : nodes) collectReads(n, reads);
+        for (ValueInfoProto o : graph.getOutputList()) reads.add(o.getName());
+        List<NodeProto> kept = new ArrayList<>(nodes);
+        kept.removeIf(n -> is(n, "Constant") && n.getOutputCount() == 1 && !reads.contains(n.getOutput(0)));
+        List<TensorProto> initializers = new ArrayList<>();
+        Set<String> removed = new HashSet<>();
+        for (TensorProto t : graph.getInitializerList()) {
+            if (reads.contains(t.getName())) initializers.add(t);
+            else removed.add(t.getName());
+        }
+        List<ValueInfoProto> inputs = new ArrayList<>();
+        for (ValueInfoProto v : graph.getInputList()) if (!removed.contains(v.getName())) inputs.add(v);
+        graph.clearInitializer().addAllInitializer(initializers).clearInput().addAllInput(inputs);
+        graph.clearNode().addAllNode(kept);
+        return model.toBuilder().setGraph(graph.build()).build();
+    }
 }

@@ -65,8 +65,9 @@ public final class OpenCvShapes implements BatchNormInputShapes {
     }
 
     /**
-     * The input shapes of the nodes {@link #alsoAt} selects that {@link #of} has found so far, keyed
-     * by each node's first output (a copy); empty before the first probe and without {@code alsoAt}.
+     * The input shapes of the nodes {@link #alsoAt} selects that the last {@link #of} found, keyed by
+     * each node's first output (a copy); empty before the first probe, without {@code alsoAt}, and where
+     * OpenCV could not compute them (the BatchNorm shapes are then probed alone).
      */
     public Map<String, int[]> alsoFound() {
         return Map.copyOf(alsoFound);
@@ -75,8 +76,16 @@ public final class OpenCvShapes implements BatchNormInputShapes {
     @Override
     public Map<String, int[]> of(ModelProto model) {
         Predicate<NodeProto> batchNorm = n -> Graphs.is(n, "BatchNormalization");
+        alsoFound.clear(); // the shapes of this model only
         if (also == null) return inputShapes(model, batchNorm);
-        Map<String, int[]> all = inputShapes(model, batchNorm.or(also));
+        Map<String, int[]> all;
+        try {
+            all = inputShapes(model, batchNorm.or(also));
+        } catch (SampleNormException e) {
+            // The extra nodes are optional: where OpenCV cannot give their shapes, probe the BatchNorm inputs alone
+            // (whose failure is the caller's error) and find nothing else.
+            return inputShapes(model, batchNorm);
+        }
         Map<String, int[]> bn = new HashMap<>();
         for (NodeProto n : model.getGraph().getNodeList()) {
             if (n.getOutputCount() == 0 || !all.containsKey(n.getOutput(0))) continue;

@@ -141,6 +141,11 @@ class ConvTransposeRewriteTest {
         // Conv(5, k 3, s 2, p 1) halves 16 x 12.
         assertArrayEquals(new int[] {1, 5, 8, 6}, found.values().iterator().next());
         assertTrue(OpenCvShapes.atInput(1, 3, 16, 12).alsoFound().isEmpty());
+        // A second probe with the same instance, of a model without ConvTranspose: the first model's shapes are gone.
+        OnnxModel second = ConvTransposeRewrite.rewrite(inferenceForm);
+        assertEquals(0, count(second, "ConvTranspose"));
+        shapes.of(second.proto());
+        assertTrue(shapes.alsoFound().isEmpty(), "the shapes of the last probed model only");
     }
 
     @Test
@@ -150,6 +155,8 @@ class ConvTransposeRewriteTest {
                 .getOutput(0);
         OnnxModel wrongChannels = ConvTransposeRewrite.rewrite(m, Map.of(out, new int[] {1, 7, 4, 4}));
         assertEquals(1, count(wrongChannels, "DepthToSpace"));
+        OnnxModel emptyExtent = ConvTransposeRewrite.rewrite(m, Map.of(out, new int[] {1, 5, 0, 4}));
+        assertEquals(1, count(emptyExtent, "DepthToSpace"), "an empty extent is not a shape to fix");
         OnnxModel right = ConvTransposeRewrite.rewrite(m, Map.of(out, new int[] {1, 5, 4, 4}));
         assertEquals(0, count(right, "DepthToSpace"));
         assertEquals(2, count(right, "Transpose"));

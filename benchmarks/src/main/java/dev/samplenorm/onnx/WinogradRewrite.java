@@ -5,15 +5,12 @@ import dev.samplenorm.onnx.proto.Onnx.GraphProto;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
 import dev.samplenorm.onnx.proto.Onnx.NodeProto;
 import dev.samplenorm.onnx.proto.Onnx.TensorProto;
-import dev.samplenorm.onnx.proto.Onnx.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -134,21 +131,7 @@ public final class WinogradRewrite {
         }
 
         ModelProto build() {
-            Set<String> reads = new HashSet<>();
-            for (NodeProto n : nodes) Graphs.collectReads(n, reads);
-            for (ValueInfoProto o : graph.getOutputList()) reads.add(o.getName());
-            nodes.removeIf(n -> Graphs.is(n, "Constant") && n.getOutputCount() == 1 && !reads.contains(n.getOutput(0)));
-            List<TensorProto> kept = new ArrayList<>();
-            Set<String> removed = new HashSet<>();
-            for (TensorProto t : graph.getInitializerList()) {
-                if (reads.contains(t.getName())) kept.add(t);
-                else removed.add(t.getName());
-            }
-            List<ValueInfoProto> inputs = new ArrayList<>();
-            for (ValueInfoProto v : graph.getInputList()) if (!removed.contains(v.getName())) inputs.add(v);
-            graph.clearInitializer().addAllInitializer(kept).clearInput().addAllInput(inputs);
-            graph.clearNode().addAllNode(nodes);
-            return model.toBuilder().setGraph(graph.build()).build();
+            return Graphs.withNodes(model, graph, nodes);
         }
 
         /** The weights (and bias) of a node in scope: k 4, stride 2, pads 1, dilations 1, group 1, explicit pads. */

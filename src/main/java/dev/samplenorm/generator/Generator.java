@@ -263,8 +263,8 @@ public final class Generator implements AutoCloseable {
     /**
      * Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device;
      * on the CPU, for both engines, with the phases interleaved by Transposes where the probe found the input shapes (on OpenCV
-     * DNN 0.84x to 0.90x the time of DepthToSpace; on ONNX Runtime measured against DepthToSpace at N = 1 only, 0.89x against
-     * 1.01x of the form as exported; the Reshapes fix H and W, which this network's size pins anyway, and leave the batch open;
+     * DNN 0.84x to 0.90x the time of DepthToSpace; on ONNX Runtime 0.89x of the form as exported at N = 1 against 1.01x with
+     * DepthToSpace, within the noise at N = 4 and 16; the Reshapes fix H and W, which this network's size pins anyway, and leave the batch open;
      * not yet measured on CUDA).
      */
     private OnnxModel subPixelWhereFaster(OnnxModel rewritten, Map<String, int[]> convTransposeInputs) {

@@ -23,8 +23,9 @@ public final class GeneratorOptions {
      */
     public enum ConvTransposeForm {
         /**
-         * {@link #SUB_PIXEL} on the CPU, on both engines (measured faster on OpenCV DNN, and on ONNX Runtime with the
-         * Transpose interleave at N = 1 and 4, a tie at 16); {@link #AS_EXPORTED} on CUDA, not yet measured there.
+         * {@link #SUB_PIXEL} on the CPU, on both engines (measured faster on OpenCV DNN at every N, and on ONNX Runtime with
+         * the Transpose interleave at N = 1; within the noise there at N = 4 and 16); {@link #AS_EXPORTED} on CUDA, not yet
+         * measured there.
          */
         AUTO,
         /**

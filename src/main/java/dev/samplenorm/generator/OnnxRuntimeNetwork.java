@@ -33,7 +33,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * Runtime's default, as for a plain session). The generator hands it the model with strided
  * ConvTranspose layers in the sub-pixel form where {@link GeneratorOptions#convTranspose()} asks for
  * it (on the CPU by default), with the phases interleaved by Transposes where the shapes are known:
- * measured faster on ONNX Runtime at N = 1 and 4, a tie at N = 16.
+ * measured faster on ONNX Runtime at N = 1, within the noise at N = 4 and 16.
  */
 final class OnnxRuntimeNetwork implements Network {
 

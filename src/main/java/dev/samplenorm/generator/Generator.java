@@ -251,10 +251,10 @@ public final class Generator implements AutoCloseable {
                     : runningForm;
         }
         List<String> maskInputs = masks.stream().map(StatisticsRewrite.DropoutMask::input).toList();
+        OnnxModel runnable = subPixelWhereFaster(rewritten, shapes.alsoFound());
         net = engine == Engine.ONNXRUNTIME
-                ? new OnnxRuntimeNetwork(subPixelWhereFaster(rewritten, shapes.alsoFound()), info.input().name(), maskInputs,
-                        Math.max(1, opencv_core.getNumThreads()))
-                : new OpenCvNetwork(subPixelWhereFaster(rewritten, shapes.alsoFound()), device, options.precision(), maskInputs);
+                ? new OnnxRuntimeNetwork(runnable, info.input().name(), maskInputs, Math.max(1, opencv_core.getNumThreads()))
+                : new OpenCvNetwork(runnable, device, options.precision(), maskInputs);
         if (dropout != null) dropoutMasks.put(key, masks);
         nets.put(key, net);
         return net;

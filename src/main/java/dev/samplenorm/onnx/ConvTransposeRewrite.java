@@ -139,10 +139,8 @@ public final class ConvTransposeRewrite {
             GraphProto g = model.getGraph();
             this.names = new FreshNames(g);
 
-            Map<String, TensorProto> init = new HashMap<>();
-            for (TensorProto t : g.getInitializerList()) init.put(t.getName(), t);
-            Map<String, NodeProto> producers = new HashMap<>();
-            for (NodeProto n : g.getNodeList()) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+            Map<String, TensorProto> init = Graphs.initializersByName(g.getInitializerList());
+            Map<String, NodeProto> producers = Graphs.producers(g.getNodeList());
             for (NodeProto n : g.getNodeList()) {
                 if (!Graphs.is(n, "ConvTranspose")) {
                     nodes.add(n);

@@ -7,8 +7,10 @@ import dev.samplenorm.onnx.proto.Onnx.NodeProto;
 import dev.samplenorm.onnx.proto.Onnx.TensorProto;
 import dev.samplenorm.onnx.proto.Onnx.ValueInfoProto;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -114,5 +116,19 @@ final class Graphs {
         graph.clearInitializer().addAllInitializer(initializers).clearInput().addAllInput(inputs);
         graph.clearNode().addAllNode(kept);
         return model.toBuilder().setGraph(graph.build()).build();
+    }
+
+    /** The initializers by name (a later one of the same name wins, as in a plain loop). */
+    static Map<String, TensorProto> initializersByName(List<TensorProto> initializers) {
+        Map<String, TensorProto> byName = new HashMap<>();
+        for (TensorProto t : initializers) byName.put(t.getName(), t);
+        return byName;
+    }
+
+    /** The node that writes each named output of {@code nodes} (a later writer wins). */
+    static Map<String, NodeProto> producers(List<NodeProto> nodes) {
+        Map<String, NodeProto> producers = new HashMap<>();
+        for (NodeProto n : nodes) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+        return producers;
     }
 }

@@ -242,10 +242,8 @@ public final class StatisticsRewrite {
 
         /** Replaces each Dropout by a no-op Reshape(x, [0, 0, 0, 0]) probe node, whose input shape OpenCV reports. */
         void dropoutToProbes() {
-            Map<String, TensorProto> init = new HashMap<>();
-            for (TensorProto t : graph.getInitializerList()) init.put(t.getName(), t);
-            Map<String, NodeProto> producers = new HashMap<>();
-            for (NodeProto n : nodes) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+            Map<String, TensorProto> init = Graphs.initializersByName(graph.getInitializerList());
+            Map<String, NodeProto> producers = Graphs.producers(nodes);
             Map<String, NodeProto> readers = readers();
             Set<String> outputs = graphOutputs();
             List<NodeProto> out = new ArrayList<>(nodes.size());
@@ -415,8 +413,7 @@ public final class StatisticsRewrite {
         }
 
         void replaceBatchNorm(StatisticsMode mode, Map<String, int[]> shapes) {
-            Map<String, TensorProto> init = new HashMap<>();
-            for (TensorProto t : graph.getInitializerList()) init.put(t.getName(), t);
+            Map<String, TensorProto> init = Graphs.initializersByName(graph.getInitializerList());
             List<NodeProto> out = new ArrayList<>(nodes.size() + 4 * shapes.size());
             for (NodeProto n : nodes) {
                 if (!Graphs.is(n, "BatchNormalization")) {
@@ -504,10 +501,8 @@ public final class StatisticsRewrite {
 
         /** See the class comment: fold BatchNorm into a preceding ConvTranspose, or keep them apart. */
         void keepBatchNormOutOfDeconvolution() {
-            Map<String, TensorProto> init = new HashMap<>();
-            for (TensorProto t : graph.getInitializerList()) init.put(t.getName(), t);
-            Map<String, NodeProto> producers = new HashMap<>();
-            for (NodeProto n : nodes) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+            Map<String, TensorProto> init = Graphs.initializersByName(graph.getInitializerList());
+            Map<String, NodeProto> producers = Graphs.producers(nodes);
             Map<String, Integer> readCount = new HashMap<>();
             for (NodeProto n : nodes) {
                 Set<String> r = new HashSet<>();

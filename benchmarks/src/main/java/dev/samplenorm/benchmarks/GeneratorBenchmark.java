@@ -114,7 +114,7 @@ public class GeneratorBenchmark {
         @Param({"opencv"})
         public String engine;
 
-        /** {@code SUB_PIXEL} or {@code AS_EXPORTED} (see {@link GeneratorOptions.ConvTransposeForm}); OpenCV only. */
+        /** {@code SUB_PIXEL} or {@code AS_EXPORTED} (see {@link GeneratorOptions.ConvTransposeForm}); both engines. */
         @Param({"SUB_PIXEL", "AS_EXPORTED"})
         public String convTranspose;
 

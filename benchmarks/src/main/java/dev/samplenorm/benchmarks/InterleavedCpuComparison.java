@@ -67,11 +67,7 @@ public final class InterleavedCpuComparison {
             calls.put("opencv batch as exported", () -> translate(exported, blob));
             calls.put("opencv batch sub-pixel", () -> translate(sub, blob));
             calls.put("opencv sample sub-pixel", () -> translate(sample, blob));
-            calls.put("onnxruntime batch", () -> {
-                try (OrtSession.Result r = ort.run(input)) {
-                    r.get(0);
-                }
-            });
+            calls.put("onnxruntime batch", () -> run(ort, input));
         } else if (what.equals("threads")) {
             Generator a = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
             Generator b = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
@@ -98,11 +94,7 @@ public final class InterleavedCpuComparison {
             OnnxRuntimeGenerator ort = new OnnxRuntimeGenerator(model);
             OnnxTensor input = ort.tensor(x, n, C, H, W);
             resources.addAll(List.of(input, ort));
-            calls.put("plain onnxruntime (training export, batch statistics)", () -> {
-                try (OrtSession.Result r = ort.run(input)) {
-                    r.get(0);
-                }
-            });
+            calls.put("plain onnxruntime (training export, batch statistics)", () -> run(ort, input));
             for (Engine engine : new Engine[] {Engine.OPENCV, Engine.ONNXRUNTIME}) {
                 for (StatisticsMode mode : new StatisticsMode[] {StatisticsMode.BATCH, StatisticsMode.SAMPLE}) {
                     Generator g = GeneratorBenchmark.load(model, mode, engine, ConvTransposeForm.AUTO);
@@ -145,6 +137,12 @@ public final class InterleavedCpuComparison {
         System.out.printf("# load average after: %s%n", loadAverage());
         for (AutoCloseable c : resources) c.close();
         blob.close();
+    }
+
+    static void run(OnnxRuntimeGenerator ort, OnnxTensor input) throws Exception {
+        try (OrtSession.Result r = ort.run(input)) {
+            r.get(0);
+        }
     }
 
     static void translate(Generator g, Mat blob) {

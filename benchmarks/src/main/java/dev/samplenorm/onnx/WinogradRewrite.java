@@ -109,10 +109,8 @@ public final class WinogradRewrite {
             this.opset = Graphs.defaultOpset(model);
             GraphProto g = model.getGraph();
             this.names = new FreshNames(g);
-            Map<String, TensorProto> init = new HashMap<>();
-            for (TensorProto t : g.getInitializerList()) init.put(t.getName(), t);
-            Map<String, NodeProto> producers = new HashMap<>();
-            for (NodeProto n : g.getNodeList()) for (String o : n.getOutputList()) if (!o.isEmpty()) producers.put(o, n);
+            Map<String, TensorProto> init = Graphs.initializersByName(g.getInitializerList());
+            Map<String, NodeProto> producers = Graphs.producers(g.getNodeList());
             for (NodeProto n : g.getNodeList()) {
                 boolean conv = Graphs.is(n, "Conv"), deconv = Graphs.is(n, "ConvTranspose");
                 if (!(conv || deconv) || !which.test(n)) {

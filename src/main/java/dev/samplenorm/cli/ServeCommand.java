@@ -105,6 +105,9 @@ final class ServeCommand implements Callable<Integer> {
             throw new UserError("expected --instances, --max-batch, --queue and --timeout-ms >= 1, --max-delay-ms >= 0 and --warm-up-s"
                     + " from 0 to 600");
         }
+        if (maxBodyMb < 1 || maxBodyMb > 2047) {
+            throw new UserError("--max-body-mb: expected 1 to 2047 MiB, got " + maxBodyMb);
+        }
         if (computeNice < 0 || computeNice > 19) {
             throw new UserError("--compute-nice: expected a nice value from 0 (normal priority) to 19 (lowest), got " + computeNice);
         }

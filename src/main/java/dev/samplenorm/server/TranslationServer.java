@@ -108,7 +108,8 @@ public final class TranslationServer implements AutoCloseable {
                 .addHttpListener(b.port, b.host)
                 .setIoThreads(b.ioThreads)
                 .setWorkerThreads(b.workerThreads)
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, maxBodyBytes)
+                // Undertow's own limit is where reading stops; the body limit proper is enforced by BoundedBody.
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, discardLimit(maxBodyBytes))
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 16 * 1024)
                 .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) b.requestTimeout.toMillis())
                 .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
@@ -307,12 +308,7 @@ public final class TranslationServer implements AutoCloseable {
             overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
             return;
         }
-        long length = ex.getRequestContentLength();
-        if (length > maxBodyBytes) {
-            ex.getResponseHeaders().put(Headers.CONNECTION, "close");
-            error(ex, 413, "the body has " + length + " bytes; expected at most " + maxBodyBytes);
-            return;
-        }
+        long declared = ex.getRequestContentLength();
         inFlight.incrementAndGet();
         ex.addExchangeCompleteListener((e, next) -> {
             DisconnectWatch.stop(e);
@@ -324,34 +320,49 @@ public final class TranslationServer implements AutoCloseable {
             count(endpoint, e.getStatusCode(), System.nanoTime() - arrived);
             next.proceed();
         });
-        ex.setMaxEntitySize(maxBodyBytes);
-        ex.getRequestReceiver().receiveFullBytes((e, body) -> {
-            try {
-                // Overload is answered here, on the I/O thread: a rejection does not wait for a worker thread.
-                service.checkCapacity();
-            } catch (QueueFullException | ServiceClosedException refused) {
-                fail(e, refused);
-                return;
-            }
-            e.dispatch(() -> {
+        BoundedBody.read(ex, maxBodyBytes, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
+            @Override
+            public void body(HttpServerExchange e, byte[] body) {
                 try {
-                    handler.handle(e, body).exceptionally(t -> {
-                        fail(e, t);
-                        return null;
-                    });
-                } catch (RuntimeException t) {
-                    fail(e, t);
+                    // Overload is answered here, on the I/O thread: a rejection does not wait for a worker thread.
+                    service.checkCapacity();
+                } catch (QueueFullException | ServiceClosedException refused) {
+                    fail(e, refused);
+                    return;
                 }
-            });
-        }, (e, io) -> {
-            // The client went away, or the body was larger than the limit while streaming in.
-            if (io.getMessage() != null && io.getMessage().contains("larger than")) {
-                e.getResponseHeaders().put(Headers.CONNECTION, "close");
-                error(e, 413, "the body is larger than the limit; expected at most " + maxBodyBytes + " bytes");
-            } else {
+                e.dispatch(() -> {
+                    try {
+                        handler.handle(e, body).exceptionally(t -> {
+                            fail(e, t);
+                            return null;
+                        });
+                    } catch (RuntimeException t) {
+                        fail(e, t);
+                    }
+                });
+            }
+
+            @Override
+            public void tooLarge(HttpServerExchange e, long bytes, boolean drained) {
+                if (!drained) e.getResponseHeaders().put(Headers.CONNECTION, "close");
+                error(e, 413, (declared >= 0 ? "the body has " + declared + " bytes" : "the body is larger than the limit")
+                        + "; expected at most " + maxBodyBytes);
+            }
+
+            @Override
+            public void gone(HttpServerExchange e, IOException cause) {
                 clientGone(e);
             }
         });
+    }
+
+    /**
+     * How many bytes of an over-limit body are read and thrown away before the 413, so the client
+     * is not reset before it reads the answer: the limit plus 64 MiB.
+     */
+    static long discardLimit(long maxBodyBytes) {
+        long extra = 64L << 20;
+        return maxBodyBytes > Long.MAX_VALUE - extra ? Long.MAX_VALUE : maxBodyBytes + extra;
     }
 
     private CompletableFuture<Void> translate(HttpServerExchange ex, byte[] body) {
@@ -576,9 +587,15 @@ public final class TranslationServer implements AutoCloseable {
             return this;
         }
 
-        /** Largest request body. Default 32 MiB. */
+        /**
+         * Largest request body, at most 2 GiB - 9 bytes (it is held in one array). Default 32 MiB.
+         * A larger body is read and thrown away, up to 64 MiB beyond this, before the 413 answer,
+         * so that the client reads that answer instead of a connection reset.
+         */
         public Builder maxBodyBytes(long bytes) {
-            if (bytes < 1) throw new IllegalArgumentException("maxBodyBytes: expected >= 1, got " + bytes);
+            if (bytes < 1 || bytes > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("maxBodyBytes: expected 1 to " + (Integer.MAX_VALUE - 8) + ", got " + bytes);
+            }
             this.maxBodyBytes = bytes;
             return this;
         }

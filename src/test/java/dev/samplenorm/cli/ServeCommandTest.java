@@ -28,6 +28,16 @@ class ServeCommandTest {
     }
 
     @Test
+    void maxBodyOutsideOneTo2047MiBIsAUserErrorNamingTheRange() {
+        // 2^44 + 1 MiB would wrap to 1 MiB when shifted into bytes.
+        for (String bad : new String[] {"0", "-5", "2048", "17592186044417"}) {
+            StringWriter err = new StringWriter();
+            assertEquals(Main.USER_ERROR, run(err, "serve", "--max-body-mb", bad));
+            assertTrue(err.toString().contains("--max-body-mb: expected 1 to 2047 MiB, got " + bad), err.toString());
+        }
+    }
+
+    @Test
     void computeNiceOutsideZeroToNineteenIsAUserErrorNamingTheRange() {
         for (String bad : new String[] {"-1", "20"}) {
             StringWriter err = new StringWriter();

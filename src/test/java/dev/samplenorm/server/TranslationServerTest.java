@@ -278,6 +278,39 @@ class TranslationServerTest {
     }
 
     @Test
+    void oversizedBodiesAreAnswered413NotReset() throws Exception {
+        // A server that closes a connection with unread request bytes makes the kernel reset it,
+        // and the client can lose the 413 it was sent; each of these must arrive as a 413.
+        byte[] tooLarge = new byte[(4 << 20) + 1];
+        for (int i = 0; i < 25; i++) {
+            assertClientError(413, "expected at most 4194304", post("/v1/translate", "image/png", tooLarge));
+            HttpRequest chunked = HttpRequest.newBuilder(URI.create(base + "/v1/translate")).timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "image/png")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(tooLarge))).build();
+            assertClientError(413, "expected at most 4194304", HTTP.send(chunked, HttpResponse.BodyHandlers.ofByteArray()));
+        }
+        byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(60_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+            // A body read to its end and refused leaves the connection usable for the next request.
+            out.write(request("/v1/translate", tooLarge));
+            out.flush();
+            assertEquals(413, readResponse(in, tooLarge));
+            out.write(request("/v1/translate", png));
+            out.flush();
+            assertEquals(200, readResponse(in, png));
+            // A body that declares far more than is worth reading is refused at once and the connection closed.
+            out.write(("POST /v1/translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 100000000000\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertEquals(413, readResponse(in, png));
+            assertEquals(-1, in.read(), "the connection is closed after the refusal");
+        }
+    }
+
+    @Test
     void metricsAreServedInPrometheusText() throws Exception {
         assertEquals(200, post("/v1/translate", "image/png", resource("dev/samplenorm/models/samples/sketch_02.png")).statusCode());
         HttpResponse<byte[]> r = get("/metrics");

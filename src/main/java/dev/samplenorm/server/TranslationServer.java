@@ -304,8 +304,23 @@ public final class TranslationServer implements AutoCloseable {
     private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
         long arrived = System.nanoTime(); // the request's headers are parsed
         if (draining) {
-            ex.getResponseHeaders().put(Headers.CONNECTION, "close");
-            overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
+            // The body is read first (and thrown away), so the client reads the 503 instead of a reset.
+            BoundedBody.read(ex, maxBodyBytes, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
+                @Override
+                public void body(HttpServerExchange e, byte[] body) {
+                    shuttingDown(e);
+                }
+
+                @Override
+                public void tooLarge(HttpServerExchange e, long bytes, boolean drained) {
+                    shuttingDown(e);
+                }
+
+                @Override
+                public void gone(HttpServerExchange e, IOException cause) {
+                    clientGone(e);
+                }
+            });
             return;
         }
         long declared = ex.getRequestContentLength();
@@ -354,6 +369,11 @@ public final class TranslationServer implements AutoCloseable {
                 clientGone(e);
             }
         });
+    }
+
+    private void shuttingDown(HttpServerExchange ex) {
+        ex.getResponseHeaders().put(Headers.CONNECTION, "close");
+        overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
     }
 
     /**

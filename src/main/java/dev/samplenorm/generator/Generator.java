@@ -261,16 +261,26 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device;
-     * on the CPU, for both engines, with the phases interleaved by Transposes where the probe found the input shapes (on OpenCV
-     * DNN 0.84x to 0.90x the time of DepthToSpace; on ONNX Runtime 0.89x of the form as exported at N = 1 against 1.01x with
-     * DepthToSpace, within the noise at N = 4 and 16; the Reshapes fix H and W, which this network's size pins anyway, and leave the batch open;
-     * not yet measured on CUDA).
+     * Strided ConvTransposes in their sub-pixel form, where {@link GeneratorOptions#convTranspose()} asks for it on this device.
+     * On the CPU, for both engines, the phases are interleaved by Transposes where the probe found the input shapes (on OpenCV
+     * DNN 0.84x to 0.90x the time of DepthToSpace; on ONNX Runtime 0.89x of the form as exported at N = 1, within the noise at
+     * N = 4 and 16; the Reshapes fix H and W, which this network's size pins anyway, and leave the batch open), and
+     * ConvTransposes on inputs of {@link #PER_PHASE_MIN_PIXELS} to {@link #PER_PHASE_MAX_PIXELS} positions get one Conv per
+     * output phase. Not yet measured on CUDA, which keeps the single Conv and DepthToSpace.
      */
     private OnnxModel subPixelWhereFaster(OnnxModel rewritten, Map<String, int[]> convTransposeInputs) {
         if (!options.convTranspose().subPixelOn(device)) return rewritten;
-        return device.isCpu() ? ConvTransposeRewrite.rewrite(rewritten, convTransposeInputs) : ConvTransposeRewrite.rewrite(rewritten);
+        if (!device.isCpu()) return ConvTransposeRewrite.rewrite(rewritten);
+        return ConvTransposeRewrite.rewrite(rewritten, convTransposeInputs, PER_PHASE_MIN_PIXELS, PER_PHASE_MAX_PIXELS);
     }
+
+    /**
+     * On the CPU, ConvTransposes on inputs of 4 x 4 to 16 x 16 positions get one Conv per output phase: on unet_256 (batch
+     * mode, in alternation) OpenCV DNN took 0.90x and 0.96x of the single-Conv form's time at N = 1 and 16 (the layers on 4 x 4
+     * inputs 0.45x), ONNX Runtime 0.96x at N = 1; on 2 x 2 and 1 x 1 inputs, where the weights dominate, and on 32 x 32 and
+     * larger, where the single Conv wastes little, the single Conv is as fast or faster.
+     */
+    static final long PER_PHASE_MIN_PIXELS = 16, PER_PHASE_MAX_PIXELS = 256;
 
     /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */
     private static OnnxModel withInputSize(OnnxModel model, String input, int c, int h, int w) {

@@ -3,6 +3,7 @@ package dev.samplenorm.onnx;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.samplenorm.StatisticsMode;
@@ -124,6 +125,79 @@ class ConvTransposeRewriteTest {
                 assertTrue(yb.relativeL2(yd) <= 1e-6, at + ": relative L2 to the DepthToSpace form " + yb.relativeL2(yd));
             }
         }
+    }
+
+    /**
+     * One Conv per output phase (where the kernel and the output size are multiples of the stride)
+     * against the float64 reference, the plain network and the single-Conv Transpose form, in every mode.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("casesAndModes")
+    void thePerPhaseFormMatchesTheReferenceAndTheSingleConvForm(Case c, StatisticsMode mode) {
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, shapes);
+        Map<String, int[]> inputs = mode.usesBatchStatisticsInside() ? shapes.alsoFound()
+                : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel perPhase = ConvTransposeRewrite.rewrite(plain, inputs, 0, Long.MAX_VALUE), single = ConvTransposeRewrite.rewrite(plain, inputs);
+        assertEquals(0, count(perPhase, "ConvTranspose"));
+        NodeProto ct = plain.proto().getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ConvTranspose")).findFirst().orElseThrow();
+        int s = (int) attribute(ct, "strides", 0, 1);
+        boolean applies = perPhaseApplies(ct, inputs.get(ct.getOutput(0)));
+        assertEquals(applies ? s * s : 1, count(perPhase, "Conv") - count(plain, "Conv"), c + ": Conv nodes for the ConvTranspose");
+        try (Net a = OpenCvNets.read(plain); Net p = OpenCvNets.read(perPhase); Net one = OpenCvNets.read(single)) {
+            for (int n : BATCHES) {
+                Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 41 + n);
+                Tensor ya = RewriteAgainstReferenceTest.run(a, x), yp = RewriteAgainstReferenceTest.run(p, x), y1 = RewriteAgainstReferenceTest.run(one, x);
+                Tensor ref = c.net().reference(x, mode);
+                assertEquals(ref.h(), yp.h(), c + ": output height");
+                assertEquals(ref.w(), yp.w(), c + ": output width");
+                String at = c + " " + mode + " N=" + n;
+                assertTrue(yp.relativeL2(ref) <= RewriteAgainstReferenceTest.TOLERANCE, at + ": relative L2 to float64 " + yp.relativeL2(ref));
+                assertTrue(yp.relativeL2(ya) <= AGAINST_PLAIN, at + ": relative L2 to the plain network " + yp.relativeL2(ya));
+                assertTrue(yp.relativeL2(y1) <= AGAINST_PLAIN, at + ": relative L2 to the single-Conv form " + yp.relativeL2(y1));
+            }
+        }
+    }
+
+    @Test
+    void pix2pixUpsamplingBecomesFourPhaseConvsOnlyInsideTheSizeRange() {
+        Case c = upsampling(14, 4, 2, 1, 0, true, 16, 16); // the ConvTranspose sees 8 x 8
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), StatisticsMode.SAMPLE, shapes);
+        OnnxModel small = ConvTransposeRewrite.rewrite(plain, shapes.alsoFound(), 64, 64);
+        assertEquals(4, count(small, "Conv") - count(plain, "Conv"));
+        assertEquals(1, count(small, "Concat") - count(plain, "Concat"));
+        assertEquals(0, count(small, "Slice") - count(plain, "Slice"), "the phases are exact: nothing to crop");
+        OnnxModel large = ConvTransposeRewrite.rewrite(plain, shapes.alsoFound(), 0, 63);
+        assertEquals(1, count(large, "Conv") - count(plain, "Conv"), "8 x 8 = 64 positions is above a limit of 63");
+        OnnxModel tiny = ConvTransposeRewrite.rewrite(plain, shapes.alsoFound(), 65, 1000);
+        assertEquals(1, count(tiny, "Conv") - count(plain, "Conv"), "8 x 8 = 64 positions is below a minimum of 65");
+        assertThrows(IllegalArgumentException.class, () -> ConvTransposeRewrite.rewrite(plain, shapes.alsoFound(), -1, 10));
+    }
+
+    /**
+     * Whether the per-phase form applies, from the node's attributes and input shape: kernel and
+     * output size multiples of the stride, and on both axes every phase's window
+     * {@code [a + d - K + 1, a + d]} (d = (rho + pad) div s) inside the zero-padded input for every
+     * output a, with non-negative pads only.
+     */
+    private static boolean perPhaseApplies(NodeProto ct, int[] inputShape) {
+        for (int axis = 0; axis < 2; axis++) {
+            long s = attribute(ct, "strides", axis, 1), k = attribute(ct, "kernel_shape", axis, -1);
+            long pb = attribute(ct, "pads", axis, 0), pe = attribute(ct, "pads", axis + 2, 0), op = attribute(ct, "output_padding", axis, 0);
+            long length = inputShape[2 + axis], out = s * (length - 1) + op + k - pb - pe;
+            if (k % s != 0 || out % s != 0) return false;
+            long taps = k / s, a = out / s;
+            for (long rho = 0; rho < s; rho++) {
+                long d = (rho + pb) / s;
+                if (taps - 1 - d < 0 || a + d - length < 0) return false;
+            }
+        }
+        return true;
+    }
+
+    private static long attribute(NodeProto n, String name, int index, long dflt) {
+        return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().map(a -> a.getInts(index)).orElse(dflt);
     }
 
     @Test

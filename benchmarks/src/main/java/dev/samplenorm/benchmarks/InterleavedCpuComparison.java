@@ -23,7 +23,9 @@ import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
  * unet_256 on the CPU, configurations measured in alternation: every round runs each configuration
- * once, in turn, so that a change of machine load hits all of them alike (on a shared machine,
+ * once, in turn (where ONNX Runtime sessions take part: in an order shuffled per round, each call
+ * after a 100 ms pause, so that no configuration always runs right after another's spinning
+ * threads), so that a change of machine load hits all of them alike (on a shared machine,
  * JMH's one-trial-after-another grid can put minutes of different load between two rows). Reports
  * per configuration the median, min and max of the call times, and the median over rounds of each
  * configuration's time divided by the first configuration's time in the same round.
@@ -32,6 +34,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison forms N ROUNDS     # batch mode: sub-pixel, as exported, ONNX Runtime; sample mode sub-pixel
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison threads N ROUNDS   # OpenCV threads 1 vs 2, one and two instances
  * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison engines N ROUNDS   # plain ONNX Runtime, then samplenorm's two engines (default forms), batch and sample
+ * java -Xss8m -cp ... dev.samplenorm.benchmarks.InterleavedCpuComparison latency 1 ROUNDS   # one 8-bit image: ORT with Java pixel loops, samplenorm's two engines (sample)
  * </pre>
  *
  * (ONNX Runtime 1.29's environment crashed the JVM with the default 1 MiB main-thread stack on the
@@ -45,7 +48,11 @@ public final class InterleavedCpuComparison {
         void run() throws Exception;
     }
 
+    /** Shuffle the order in every round and pause before each call: for configurations with ONNX Runtime sessions. */
     private static boolean rotate;
+
+    /** Longer than ONNX Runtime's intra-op threads spin after a run. */
+    static final long SETTLE_MS = 100;
 
     public static void main(String[] args) throws Exception {
         String what = args[0];
@@ -106,19 +113,41 @@ public final class InterleavedCpuComparison {
             Generator exported = GeneratorBenchmark.load(model, StatisticsMode.BATCH, Engine.ONNXRUNTIME, ConvTransposeForm.AS_EXPORTED);
             resources.add(exported);
             calls.put("samplenorm onnxruntime batch, ConvTranspose as exported", () -> translate(exported, blob));
-            // ONNX Runtime's threads spin on for a while after a run: each round starts one configuration later.
+            // ONNX Runtime's threads spin on for a while after a run.
+            rotate = true;
+        } else if (what.equals("latency")) {
+            // One 256 x 256 8-bit image in, one out (N is ignored): GeneratorBenchmark's latency pair, in alternation.
+            GeneratorBenchmark.OneImage img = new GeneratorBenchmark.OneImage();
+            img.setUp();
+            OnnxRuntimeGenerator ort = new OnnxRuntimeGenerator(model);
+            resources.add(img::tearDown);
+            resources.add(ort);
+            calls.put("plain onnxruntime with Java pixel loops", () -> javaLoopsAroundOrt(ort, img.image));
+            for (Engine engine : new Engine[] {Engine.ONNXRUNTIME, Engine.OPENCV}) {
+                Generator g = GeneratorBenchmark.load(model, StatisticsMode.SAMPLE, engine, ConvTransposeForm.AUTO);
+                resources.add(g);
+                calls.put("samplenorm " + engine.name().toLowerCase(Locale.ROOT) + " sample, Generator.translate", () -> {
+                    List<Mat> out = g.translate(List.of(img.image));
+                    out.get(0).close();
+                });
+            }
             rotate = true;
         } else {
-            throw new IllegalArgumentException("expected forms, threads or engines, got " + what);
+            throw new IllegalArgumentException("expected forms, threads, engines or latency, got " + what);
         }
         System.out.printf("# %s N=%d rounds=%d, %d cores, load average %s%n", what, n, rounds, cores, loadAverage());
         for (Call c : calls.values()) c.run(); // warm-up: each network is built and run once
         Map<String, double[]> ms = new LinkedHashMap<>();
         for (String k : calls.keySet()) ms.put(k, new double[rounds]);
         List<Map.Entry<String, Call>> order = new ArrayList<>(calls.entrySet());
+        java.util.Random shuffle = new java.util.Random(42);
         for (int r = 0; r < rounds; r++) {
+            // A rotation keeps the cyclic order, so every configuration would always follow the same one (and
+            // the spinning threads of its ONNX Runtime session): shuffle instead, and let spinning end first.
+            if (rotate) java.util.Collections.shuffle(order, shuffle);
             for (int i = 0; i < order.size(); i++) {
-                var e = order.get(rotate ? (i + r) % order.size() : i);
+                var e = order.get(i);
+                if (rotate) Thread.sleep(SETTLE_MS);
                 long t0 = System.nanoTime();
                 e.getValue().run();
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
@@ -143,6 +172,18 @@ public final class InterleavedCpuComparison {
         try (OrtSession.Result r = ort.run(input)) {
             r.get(0);
         }
+    }
+
+    /** What a user writes around ORT (as {@code GeneratorBenchmark.latencyOnnxRuntime}): Java loops over the pixels. */
+    static byte[] javaLoopsAroundOrt(OnnxRuntimeGenerator ort, Mat image) throws Exception {
+        byte[] bgr = new byte[H * W * C];
+        image.data().get(bgr);
+        float[] x = new float[C * H * W];
+        OnnxRuntimeGenerator.bgrToModel(bgr, x, H, W);
+        float[] y = ort.run(x, 1, C, H, W);
+        byte[] out = new byte[H * W * C];
+        OnnxRuntimeGenerator.modelToBgr(y, out, H, W);
+        return out;
     }
 
     static void translate(Generator g, Mat blob) {

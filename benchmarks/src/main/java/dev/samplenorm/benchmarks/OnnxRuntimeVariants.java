@@ -69,6 +69,8 @@ public final class OnnxRuntimeVariants {
             sessions.put("batch, ConvTranspose as exported (engine today)", session(env, batch, engine));
             sessions.put("batch, sub-pixel", session(env, batchSub, engine));
             sessions.put("batch, sub-pixel, phases interleaved by Transposes", session(env, batchSubTransposes, engine));
+            sessions.put("batch, sub-pixel, Transposes, per-phase convs at 16 to 256 input positions", session(env,
+                    ConvTransposeRewrite.rewrite(StatisticsRewrite.rewrite(model, StatisticsMode.BATCH, probe), probe.alsoFound(), 16, 256), engine));
             if (n == 1) sessions.put("InstanceNormalization (= batch at N = 1), sub-pixel", session(env, sampleSub, engine));
             sessions.put("sample, as exported", session(env, sample, engine));
             sessions.put("sample, sub-pixel", session(env, sampleSub, engine));
@@ -122,11 +124,15 @@ public final class OnnxRuntimeVariants {
             cpu.put(k, new double[rounds]);
         }
         List<Map.Entry<String, OrtSession>> order = new ArrayList<>(sessions.entrySet());
+        java.util.Random shuffle = new java.util.Random(42);
         for (int r = 0; r < rounds; r++) {
-            // Each round starts one configuration later, so that none always follows the same one
-            // (ONNX Runtime's threads spin for a while after a run, into the next session's run).
+            // ONNX Runtime's threads spin for a while after a run, into the next session's run: the
+            // order is shuffled per round (a rotation would keep each configuration's predecessor),
+            // and each run starts after a pause longer than the spinning.
+            java.util.Collections.shuffle(order, shuffle);
             for (int k = 0; k < order.size(); k++) {
-                var e = order.get((r + k) % order.size());
+                var e = order.get(k);
+                Thread.sleep(InterleavedCpuComparison.SETTLE_MS);
                 long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
                 run(e.getValue(), input);
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;

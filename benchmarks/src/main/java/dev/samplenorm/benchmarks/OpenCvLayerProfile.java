@@ -5,6 +5,7 @@ import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_OPENCV;
 import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CPU;
 
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.onnx.ConvTransposeRewrite;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.OpenCvNets;
 import dev.samplenorm.onnx.OpenCvShapes;
@@ -35,7 +36,7 @@ import org.bytedeco.opencv.opencv_dnn.Net;
 
 /**
  * Where unet_256 spends its time on the CPU: OpenCV DNN's per-layer timings ({@code Net.getPerfProfile})
- * of the network each statistics mode runs (rewritten exactly as {@code Generator} rewrites it),
+ * of the network each statistics mode runs (rewritten exactly as {@code Generator} rewrites it on the CPU),
  * summed by layer type, next to ONNX Runtime's own per-node profile of the training export, summed
  * by operator type; then every convolution and transposed convolution node side by side (both
  * runtimes keep the ONNX node names), with its shapes and the arithmetic rate reached (the OpenCV
@@ -76,10 +77,15 @@ public final class OpenCvLayerProfile {
         compareNodes(openCv, ort);
     }
 
-    /** The network Generator runs for {@code mode} (input mode runs the running-statistics network). */
+    /**
+     * The network Generator runs on the CPU for {@code mode} (input mode runs the running-statistics network),
+     * ConvTransposes in the sub-pixel form, interleaved by Transposes where the statistics probe found their shapes.
+     */
     static OnnxModel rewritten(OnnxModel model, StatisticsMode mode) {
-        return mode.usesBatchStatisticsInside() ? StatisticsRewrite.rewrite(model, mode, OpenCvShapes.atInput(1, C, H, W))
-                : StatisticsRewrite.rewrite(model, StatisticsMode.RUNNING, null);
+        if (!mode.usesBatchStatisticsInside()) return ConvTransposeRewrite.rewrite(StatisticsRewrite.rewrite(model, StatisticsMode.RUNNING, null));
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, C, H, W).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel rewritten = StatisticsRewrite.rewrite(model, mode, shapes);
+        return ConvTransposeRewrite.rewrite(rewritten, shapes.alsoFound());
     }
 
     static List<LayerTime> profileOpenCv(OnnxModel model, StatisticsMode mode, float[] x, int n, int runs) {

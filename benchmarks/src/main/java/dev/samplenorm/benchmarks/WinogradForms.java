@@ -66,6 +66,10 @@ public final class WinogradForms {
         Map<String, int[]> convShapes = OpenCvShapes.atInput(1, C, H, W).inputShapes(stats.proto(), convs);
         configs.add(new Config("encoder pad + Transposes 2x2, sub-pixel Transposes",
                 ConvTransposeRewrite.rewrite(WinogradRewrite.spaceToDepth2x2(stats, convs, convShapes), deconvShapes), true));
+        for (long[] range : new long[][] {{16, 16}, {16, 16 * 16}, {64, 16 * 16}, {0, 16 * 16}}) {
+            configs.add(new Config("per-phase convs at " + range[0] + " to " + range[1] + " input positions",
+                    ConvTransposeRewrite.rewrite(stats, deconvShapes, range[0], range[1]), true));
+        }
         if (args.length > 3) configs.removeIf(c -> !c.name().matches(args[3]) && !c.name().startsWith("sub-pixel"));
 
         float[] x = GeneratorBenchmark.randomBlob(n, 42);

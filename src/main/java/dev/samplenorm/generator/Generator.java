@@ -280,7 +280,7 @@ public final class Generator implements AutoCloseable {
      * inputs 0.45x), ONNX Runtime 0.96x at N = 1; on 2 x 2 and 1 x 1 inputs, where the weights dominate, and on 32 x 32 and
      * larger, where the single Conv wastes little, the single Conv is as fast or faster.
      */
-    static final long PER_PHASE_MIN_PIXELS = 16, PER_PHASE_MAX_PIXELS = 256;
+    public static final long PER_PHASE_MIN_PIXELS = 16, PER_PHASE_MAX_PIXELS = 256;
 
     /** {@code model} with the data input's C, H and W declared as these values (N stays as it is). */
     private static OnnxModel withInputSize(OnnxModel model, String input, int c, int h, int w) {

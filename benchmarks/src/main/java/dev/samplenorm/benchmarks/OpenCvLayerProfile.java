@@ -5,6 +5,7 @@ import static org.bytedeco.opencv.global.opencv_dnn.DNN_BACKEND_OPENCV;
 import static org.bytedeco.opencv.global.opencv_dnn.DNN_TARGET_CPU;
 
 import dev.samplenorm.StatisticsMode;
+import dev.samplenorm.generator.Generator;
 import dev.samplenorm.onnx.ConvTransposeRewrite;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.OpenCvNets;
@@ -79,13 +80,14 @@ public final class OpenCvLayerProfile {
 
     /**
      * The network Generator runs on the CPU for {@code mode} (input mode runs the running-statistics network),
-     * ConvTransposes in the sub-pixel form, interleaved by Transposes where the statistics probe found their shapes.
+     * ConvTransposes in the sub-pixel form, interleaved by Transposes where the statistics probe found their shapes, per phase
+     * on the inputs where Generator does that.
      */
     static OnnxModel rewritten(OnnxModel model, StatisticsMode mode) {
         if (!mode.usesBatchStatisticsInside()) return ConvTransposeRewrite.rewrite(StatisticsRewrite.rewrite(model, StatisticsMode.RUNNING, null));
         OpenCvShapes shapes = OpenCvShapes.atInput(1, C, H, W).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
         OnnxModel rewritten = StatisticsRewrite.rewrite(model, mode, shapes);
-        return ConvTransposeRewrite.rewrite(rewritten, shapes.alsoFound());
+        return ConvTransposeRewrite.rewrite(rewritten, shapes.alsoFound(), Generator.PER_PHASE_MIN_PIXELS, Generator.PER_PHASE_MAX_PIXELS);
     }
 
     static List<LayerTime> profileOpenCv(OnnxModel model, StatisticsMode mode, float[] x, int n, int runs) {

@@ -20,6 +20,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.HttpContinueReadHandler;
+import io.undertow.server.protocol.http.HttpContinue;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
@@ -69,6 +71,13 @@ public final class TranslationServer implements AutoCloseable {
     private static final String JSON = "application/json";
     private static final int WARM_UP_CLIENTS = 4;
 
+    /**
+     * How many bytes past the limit an over-limit body may have and still be read (and thrown away) before
+     * its 413, so the client is not reset before it reads the answer (at most 2^31 - 1 bytes in all:
+     * Undertow's receiver refuses larger declared lengths).
+     */
+    static final long DISCARD_BYTES = 64L << 20;
+
     private final TranslationService service;
     private final String modelName;
     private final PrometheusMeterRegistry registry;
@@ -76,6 +85,8 @@ public final class TranslationServer implements AutoCloseable {
     private final InferenceProtocol protocol;
     private final long maxBodyBytes;
     private final Duration requestTimeout;
+    private final Duration bodyTimeout;
+    private final long discardBytes;
     private final Undertow undertow;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drainLock = new Object();
@@ -93,6 +104,8 @@ public final class TranslationServer implements AutoCloseable {
         this.protocol = new InferenceProtocol(json, service, modelName);
         this.maxBodyBytes = b.maxBodyBytes;
         this.requestTimeout = b.requestTimeout;
+        this.bodyTimeout = b.bodyTimeout;
+        this.discardBytes = b.discardBytes;
         this.warmUp = b.warmUp;
         if (registry != null) {
             new JvmMemoryMetrics().bindTo(registry);
@@ -109,12 +122,13 @@ public final class TranslationServer implements AutoCloseable {
                 .setIoThreads(b.ioThreads)
                 .setWorkerThreads(b.workerThreads)
                 // Undertow's own limit is where reading stops; the body limit proper is enforced by BoundedBody.
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, discardLimit(maxBodyBytes))
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, BoundedBody.backstop(Math.min(maxBodyBytes + discardBytes, Integer.MAX_VALUE)))
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 16 * 1024)
                 .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) b.requestTimeout.toMillis())
                 .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
                 .setServerOption(UndertowOptions.ALWAYS_SET_DATE, false)
-                .setHandler(this::route)
+                // Sends "100 Continue" when a body that waits for it is first read.
+                .setHandler(new HttpContinueReadHandler(this::route))
                 .build();
     }
 
@@ -298,32 +312,12 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     /**
-     * Reads the body without blocking an I/O thread; refuses it there when the service has no room
-     * (429 or 503), else handles it on a worker thread.
+     * Reads the body without blocking an I/O thread ({@link BoundedBody}); refuses it there when the
+     * service has no room (429 or 503), else handles it on a worker thread.
      */
     private void work(HttpServerExchange ex, String endpoint, BodyHandler handler) {
         long arrived = System.nanoTime(); // the request's headers are parsed
-        if (draining) {
-            // The body is read first (and thrown away), so the client reads the 503 instead of a reset.
-            BoundedBody.read(ex, maxBodyBytes, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
-                @Override
-                public void body(HttpServerExchange e, byte[] body) {
-                    shuttingDown(e);
-                }
-
-                @Override
-                public void tooLarge(HttpServerExchange e, long bytes, boolean drained) {
-                    shuttingDown(e);
-                }
-
-                @Override
-                public void gone(HttpServerExchange e, IOException cause) {
-                    clientGone(e);
-                }
-            });
-            return;
-        }
-        long declared = ex.getRequestContentLength();
+        // Every exchange that reaches here is in flight (shutdown waits for it) and counted, refusals included.
         inFlight.incrementAndGet();
         ex.addExchangeCompleteListener((e, next) -> {
             DisconnectWatch.stop(e);
@@ -335,7 +329,35 @@ public final class TranslationServer implements AutoCloseable {
             count(endpoint, e.getStatusCode(), System.nanoTime() - arrived);
             next.proceed();
         });
-        BoundedBody.read(ex, maxBodyBytes, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
+        // A client that sent "Expect: 100-continue" has sent no body yet: refusing it now risks no reset.
+        boolean waitsToSend = HttpContinue.requiresContinueResponse(ex);
+        long declared = ex.getRequestContentLength();
+        long discardLimit = Math.min(maxBodyBytes + discardBytes, Integer.MAX_VALUE), deadline = bodyTimeout.toMillis();
+        if (draining) {
+            if (waitsToSend) {
+                shuttingDown(ex);
+                return;
+            }
+            // The body is read first and thrown away (none of it kept), so the client reads the 503 instead of a reset.
+            BoundedBody.read(ex, 0, discardLimit, deadline, new Refusal(endpoint) {
+                @Override
+                public void body(HttpServerExchange e, byte[] body) {
+                    shuttingDown(e);
+                }
+
+                @Override
+                public void tooLarge(HttpServerExchange e, long bytes, boolean drained) {
+                    shuttingDown(e);
+                }
+            });
+            return;
+        }
+        if (waitsToSend && declared > maxBodyBytes) {
+            ex.getResponseHeaders().put(Headers.CONNECTION, "close");
+            error(ex, 413, "the body has " + declared + " bytes; expected at most " + maxBodyBytes);
+            return;
+        }
+        BoundedBody.read(ex, maxBodyBytes, discardLimit, deadline, new Refusal(endpoint) {
             @Override
             public void body(HttpServerExchange e, byte[] body) {
                 try {
@@ -363,26 +385,34 @@ public final class TranslationServer implements AutoCloseable {
                 error(e, 413, (declared >= 0 ? "the body has " + declared + " bytes" : "the body is larger than the limit")
                         + "; expected at most " + maxBodyBytes);
             }
-
-            @Override
-            public void gone(HttpServerExchange e, IOException cause) {
-                clientGone(e);
-            }
         });
+    }
+
+    /** The outcomes of a body read that are answered alike on every path: too slow (408) and gone (499). */
+    private abstract class Refusal implements BoundedBody.Outcome {
+        private final String endpoint;
+
+        Refusal(String endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public void tooSlow(HttpServerExchange e, long bytesSoFar) {
+            e.getResponseHeaders().put(Headers.CONNECTION, "close");
+            error(e, 408, "the body did not arrive within " + bodyTimeout.toMillis() + " ms (" + bytesSoFar + " bytes came); expected all of it"
+                    + " within that time");
+        }
+
+        @Override
+        public void gone(HttpServerExchange e, IOException cause) {
+            LOG.log(Level.DEBUG, "client gone while sending its body to " + endpoint, cause);
+            clientGone(e);
+        }
     }
 
     private void shuttingDown(HttpServerExchange ex) {
         ex.getResponseHeaders().put(Headers.CONNECTION, "close");
         overloaded(ex, 503, "the server is shutting down; retry on another instance", 5);
-    }
-
-    /**
-     * How many bytes of an over-limit body are read and thrown away before the 413, so the client
-     * is not reset before it reads the answer: the limit plus 64 MiB.
-     */
-    static long discardLimit(long maxBodyBytes) {
-        long extra = 64L << 20;
-        return maxBodyBytes > Long.MAX_VALUE - extra ? Long.MAX_VALUE : maxBodyBytes + extra;
     }
 
     private CompletableFuture<Void> translate(HttpServerExchange ex, byte[] body) {
@@ -574,6 +604,8 @@ public final class TranslationServer implements AutoCloseable {
         private PrometheusMeterRegistry registry;
         private long maxBodyBytes = 32L << 20;
         private Duration requestTimeout = Duration.ofSeconds(30);
+        private Duration bodyTimeout = Duration.ofSeconds(60);
+        private long discardBytes = DISCARD_BYTES;
         private Duration warmUp = Duration.ZERO;
         private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private int workerThreads = 4 * Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -609,7 +641,7 @@ public final class TranslationServer implements AutoCloseable {
 
         /**
          * Largest request body, at most 2 GiB - 9 bytes (it is held in one array). Default 32 MiB.
-         * A larger body is read and thrown away, up to 64 MiB beyond this, before the 413 answer,
+         * A larger body is read and thrown away, up to 64 MiB beyond this (2^31 - 1 bytes in all), before the 413 answer,
          * so that the client reads that answer instead of a connection reset.
          */
         public Builder maxBodyBytes(long bytes) {
@@ -621,6 +653,25 @@ public final class TranslationServer implements AutoCloseable {
         }
 
         /** How long a request may wait in the service's queue, and the request header parse timeout. Default 30 s. */
+        /** Bytes past the body limit read and thrown away before a 413 (tests set it small). */
+        Builder discardBytes(long bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("discardBytes: expected >= 0, got " + bytes);
+            this.discardBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How long a request's body may take to arrive, from the end of its headers; a slower one is
+         * answered 408 and its connection closed. Default 60 s.
+         */
+        public Builder bodyTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("bodyTimeout: expected a positive duration of at most 2^31 - 1 ms, got " + timeout);
+            }
+            this.bodyTimeout = timeout;
+            return this;
+        }
+
         public Builder requestTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("requestTimeout: expected a positive duration, got " + timeout);

@@ -371,7 +371,8 @@ public final class ConvTransposeRewrite {
             String phases = names.tensor(y + "/sub_pixel/phases");
             nodes.add(concat.addOutput(phases).build());
             // [N, (rho_x rho_y), C, A_h*A_w] -> (0,2,1,3) -> [N, C, (rho_x rho_y), A_h*A_w]: channel (c*s + rho_x)*s + rho_y.
-            String grouped = reshape(base, y, "phases_in", phases, -1, (long) s * s, cout, ah * aw);
+            // N is kept (0), so an input shape that disagrees with the real one fails here instead of changing the batch.
+            String grouped = reshape(base, y, "phases_in", phases, 0, (long) s * s, cout, ah * aw);
             String ordered = transpose(base, y, "phases_by_channel", grouped, 0, 2, 1, 3);
             interleave(base, y, ordered, y, s, cout, ah, aw);
             return true;

@@ -67,6 +67,8 @@ class ConvTransposeRewriteTest {
         cases.add(upsampling(14, 6, 2, 3, 0, true, 8, 11));
         cases.add(upsampling(14, 4, 4, 2, 3, true, 5, 6));
         cases.add(upsampling(14, 1, 2, 0, 1, true, 5, 7));
+        // Per output phase with output_padding: kernel 8, stride 4, pad 1, output_padding 2.
+        cases.add(upsampling(15, 8, 4, 1, 2, true, 7, 10));
         return cases;
     }
 
@@ -140,10 +142,8 @@ class ConvTransposeRewriteTest {
                 : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
         OnnxModel perPhase = ConvTransposeRewrite.rewrite(plain, inputs, 0, Long.MAX_VALUE), single = ConvTransposeRewrite.rewrite(plain, inputs);
         assertEquals(0, count(perPhase, "ConvTranspose"));
-        NodeProto ct = plain.proto().getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ConvTranspose")).findFirst().orElseThrow();
-        int s = (int) attribute(ct, "strides", 0, 1);
-        boolean applies = perPhaseApplies(ct, inputs.get(ct.getOutput(0)));
-        assertEquals(applies ? s * s : 1, count(perPhase, "Conv") - count(plain, "Conv"), c + ": Conv nodes for the ConvTranspose");
+        int s = PER_PHASE.entrySet().stream().filter(e -> c.name().startsWith(e.getKey())).mapToInt(Map.Entry::getValue).findFirst().orElse(1);
+        assertEquals(s * s, count(perPhase, "Conv") - count(plain, "Conv"), c + ": Conv nodes for the ConvTranspose");
         try (Net a = OpenCvNets.read(plain); Net p = OpenCvNets.read(perPhase); Net one = OpenCvNets.read(single)) {
             for (int n : BATCHES) {
                 Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 41 + n);
@@ -176,28 +176,75 @@ class ConvTransposeRewriteTest {
     }
 
     /**
-     * Whether the per-phase form applies, from the node's attributes and input shape: kernel and
-     * output size multiples of the stride, and on both axes every phase's window
-     * {@code [a + d - K + 1, a + d]} (d = (rho + pad) div s) inside the zero-padded input for every
-     * output a, with non-negative pads only.
+     * The cases that take the per-phase form, by name prefix, with their stride (s * s Convs): kernel and
+     * output size multiples of the stride and every phase's pads non-negative, worked out by hand; every
+     * other case keeps one Conv.
      */
-    private static boolean perPhaseApplies(NodeProto ct, int[] inputShape) {
-        for (int axis = 0; axis < 2; axis++) {
-            long s = attribute(ct, "strides", axis, 1), k = attribute(ct, "kernel_shape", axis, -1);
-            long pb = attribute(ct, "pads", axis, 0), pe = attribute(ct, "pads", axis + 2, 0), op = attribute(ct, "output_padding", axis, 0);
-            long length = inputShape[2 + axis], out = s * (length - 1) + op + k - pb - pe;
-            if (k % s != 0 || out % s != 0) return false;
-            long taps = k / s, a = out / s;
-            for (long rho = 0; rho < s; rho++) {
-                long d = (rho + pb) / s;
-                if (taps - 1 - d < 0 || a + d - length < 0) return false;
+    static final Map<String, Integer> PER_PHASE = Map.of("k4 s2 p1 op0", 2, "k2 s2 p0 op0", 2, "k4 s4 p0 op0", 4, "k3 s3 p0 op0", 3,
+            "k6 s2 p3 op0", 2, "k8 s4 p1 op2", 4);
+
+    /**
+     * Asymmetric pads and output_padding, which TinyNet does not emit: one ConvTranspose (k 4, s 2, pads
+     * top 1, left 0, bottom 2, right 3, output_padding 1, 1, bias) on a 6 x 6 input, per phase against a
+     * direct float64 evaluation of the ConvTranspose's definition.
+     */
+    @Test
+    void aWrongInputShapeMakesThePerPhaseFormFailInsteadOfChangingTheBatch() {
+        Case c = upsampling(14, 4, 2, 1, 0, true, 16, 16); // the ConvTranspose really sees 8 x 8
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), StatisticsMode.RUNNING, null);
+        String out = plain.proto().getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ConvTranspose")).findFirst().orElseThrow()
+                .getOutput(0);
+        OnnxModel wrong = ConvTransposeRewrite.rewrite(plain, Map.of(out, new int[] {1, 5, 4, 4}), 0, Long.MAX_VALUE);
+        assertEquals(4, count(wrong, "Conv") - count(plain, "Conv"));
+        Tensor x = Tensor.random(1, c.c(), c.h(), c.w(), 5);
+        assertThrows(RuntimeException.class, () -> {
+            try (Net net = OpenCvNets.read(wrong)) {
+                RewriteAgainstReferenceTest.run(net, x);
             }
-        }
-        return true;
+        });
     }
 
-    private static long attribute(NodeProto n, String name, int index, long dflt) {
-        return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().map(a -> a.getInts(index)).orElse(dflt);
+    @Test
+    void thePerPhaseFormHandlesAsymmetricPadsAndOutputPadding() {
+        int cin = 3, cout = 2, k = 4, s = 2, h = 6, w = 6;
+        long[] pads = {1, 0, 2, 3};
+        int[] op = {1, 1};
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] wt = new float[cin * cout * k * k], bias = {0.25f, -0.5f};
+        for (int i = 0; i < wt.length; i++) wt[i] = (float) r.nextDouble(-0.5, 0.5);
+        NodeProto ct = NodeProto.newBuilder().setOpType("ConvTranspose").setName("up").addInput("input").addInput("W").addInput("B").addOutput("output")
+                .addAttribute(TinyNet.ints("kernel_shape", k, k)).addAttribute(TinyNet.ints("strides", s, s)).addAttribute(TinyNet.ints("pads", pads))
+                .addAttribute(TinyNet.ints("output_padding", op[0], op[1])).build();
+        dev.samplenorm.onnx.proto.Onnx.GraphProto g = dev.samplenorm.onnx.proto.Onnx.GraphProto.newBuilder().setName("asym").addNode(ct)
+                .addInitializer(Tensors.floatTensor("W", List.of((long) cin, (long) cout, (long) k, (long) k), wt))
+                .addInitializer(Tensors.floatTensor("B", List.of((long) cout), bias))
+                .addInput(TinyNet.valueInfo("input", cin, h, w)).addOutput(TinyNet.valueInfo("output", cout, -1, -1)).build();
+        OnnxModel m = OnnxModel.of(dev.samplenorm.onnx.proto.Onnx.ModelProto.newBuilder().setIrVersion(7).setProducerName("samplenorm-tests")
+                .addOpsetImport(dev.samplenorm.onnx.proto.Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13)).setGraph(g).build());
+        OnnxModel perPhase = ConvTransposeRewrite.rewrite(m, Map.of("output", new int[] {1, cin, h, w}), 0, Long.MAX_VALUE);
+        assertEquals(0, count(perPhase, "ConvTranspose"));
+        assertEquals(s * s, count(perPhase, "Conv"), "one Conv per output phase");
+        int outH = s * (h - 1) + op[0] + k - (int) pads[0] - (int) pads[2], outW = s * (w - 1) + op[1] + k - (int) pads[1] - (int) pads[3];
+        try (Net net = OpenCvNets.read(perPhase)) {
+            for (int n : new int[] {1, 3}) {
+                Tensor x = Tensor.random(n, cin, h, w, 19 + n);
+                Tensor y = RewriteAgainstReferenceTest.run(net, x);
+                assertEquals(outH, y.h());
+                assertEquals(outW, y.w());
+                double num = 0, den = 0;
+                for (int b = 0; b < n; b++) for (int co = 0; co < cout; co++) for (int oy = 0; oy < outH; oy++) for (int ox = 0; ox < outW; ox++) {
+                    double ref = bias[co];
+                    for (int ci = 0; ci < cin; ci++) for (int iy = 0; iy < h; iy++) for (int ix = 0; ix < w; ix++) {
+                        int ty = oy + (int) pads[0] - s * iy, tx = ox + (int) pads[1] - s * ix;
+                        if (ty >= 0 && ty < k && tx >= 0 && tx < k) ref += x.at(b, ci, iy, ix) * wt[((ci * cout + co) * k + ty) * k + tx];
+                    }
+                    double d = y.at(b, co, oy, ox) - ref;
+                    num += d * d;
+                    den += ref * ref;
+                }
+                assertTrue(Math.sqrt(num / den) <= 1e-6, "N=" + n + ": relative L2 to the ConvTranspose's definition " + Math.sqrt(num / den));
+            }
+        }
     }
 
     @Test

@@ -25,7 +25,8 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * unet_256 on the CPU, configurations measured in alternation: every round runs each configuration
  * once, in turn (where ONNX Runtime sessions take part: in an order shuffled per round, each call
  * after a 100 ms pause, so that no configuration always runs right after another's spinning
- * threads), so that a change of machine load hits all of them alike (on a shared machine,
+ * threads; every call then starts from parked threads, so this measures one call at a time, not
+ * back-to-back throughput), so that a change of machine load hits all of them alike (on a shared machine,
  * JMH's one-trial-after-another grid can put minutes of different load between two rows). Reports
  * per configuration the median, min and max of the call times, and the median over rounds of each
  * configuration's time divided by the first configuration's time in the same round.
@@ -75,6 +76,7 @@ public final class InterleavedCpuComparison {
             calls.put("opencv batch sub-pixel", () -> translate(sub, blob));
             calls.put("opencv sample sub-pixel", () -> translate(sample, blob));
             calls.put("onnxruntime batch", () -> run(ort, input));
+            rotate = true;
         } else if (what.equals("threads")) {
             Generator a = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
             Generator b = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
@@ -140,7 +142,9 @@ public final class InterleavedCpuComparison {
         Map<String, double[]> ms = new LinkedHashMap<>();
         for (String k : calls.keySet()) ms.put(k, new double[rounds]);
         List<Map.Entry<String, Call>> order = new ArrayList<>(calls.entrySet());
-        java.util.Random shuffle = new java.util.Random(42);
+        long seed = System.nanoTime();
+        java.util.Random shuffle = new java.util.Random(seed);
+        if (rotate) System.out.printf("# order shuffled per round (seed %d), %d ms pause before each call%n", seed, SETTLE_MS);
         for (int r = 0; r < rounds; r++) {
             // A rotation keeps the cyclic order, so every configuration would always follow the same one (and
             // the spinning threads of its ONNX Runtime session): shuffle instead, and let spinning end first.
@@ -154,14 +158,14 @@ public final class InterleavedCpuComparison {
             }
         }
         double[] first = ms.values().iterator().next();
-        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round) |");
-        System.out.println("|---|---|---|---|");
+        System.out.println("| configuration | median ms | min..max ms | median time / first row's time (same round) | min..max of that ratio |");
+        System.out.println("|---|---|---|---|---|");
         for (var e : ms.entrySet()) {
             double[] v = e.getValue();
             double[] ratio = new double[rounds];
             for (int r = 0; r < rounds; r++) ratio[r] = v[r] / first[r];
-            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f |%n", e.getKey(), median(v), Arrays.stream(v).min().orElse(0),
-                    Arrays.stream(v).max().orElse(0), median(ratio));
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f..%.1f | %.3f | %.3f..%.3f |%n", e.getKey(), median(v), Arrays.stream(v).min().orElse(0),
+                    Arrays.stream(v).max().orElse(0), median(ratio), Arrays.stream(ratio).min().orElse(0), Arrays.stream(ratio).max().orElse(0));
         }
         System.out.printf("# load average after: %s%n", loadAverage());
         for (AutoCloseable c : resources) c.close();

@@ -124,7 +124,9 @@ public final class OnnxRuntimeVariants {
             cpu.put(k, new double[rounds]);
         }
         List<Map.Entry<String, OrtSession>> order = new ArrayList<>(sessions.entrySet());
-        java.util.Random shuffle = new java.util.Random(42);
+        long seed = System.nanoTime();
+        java.util.Random shuffle = new java.util.Random(seed);
+        System.out.printf("# order shuffled per round (seed %d), %d ms pause before each run%n", seed, InterleavedCpuComparison.SETTLE_MS);
         for (int r = 0; r < rounds; r++) {
             // ONNX Runtime's threads spin for a while after a run, into the next session's run: the
             // order is shuffled per round (a rotation would keep each configuration's predecessor),

@@ -69,7 +69,7 @@ public final class TranslationServer implements AutoCloseable {
     private static final HttpString RETRY_AFTER = new HttpString("Retry-After");
     private static final HttpString INFERENCE_HEADER = new HttpString(InferenceProtocol.HEADER_LENGTH);
     private static final String JSON = "application/json";
-    private static final int WARM_UP_CLIENTS = 4;
+    static final int WARM_UP_CLIENTS = 4;
 
     /**
      * How many bytes past the limit an over-limit body may have and still be read (and thrown away) before
@@ -162,10 +162,11 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     /**
-     * Sends {@code POST /v1/translate} requests to this server over loopback, one after another, for the
-     * warm-up time: the JIT compiles the HTTP, decoding, batching and encoding paths before the first
-     * user request instead of during the first seconds of load (the service's own warm-up runs the
-     * model only). The requests count in the metrics like any other.
+     * Sends {@code POST /v1/translate} requests to this server over loopback from a few clients, each
+     * one after another for the warm-up time and at least one: the JIT compiles the HTTP, decoding,
+     * batching and encoding paths before the first user request instead of during the first seconds
+     * of load (the service's own warm-up runs the model only). The requests count in the metrics like
+     * any other.
      */
     private void warmUp() {
         int[] shape = service.inputShape();
@@ -186,7 +187,8 @@ public final class TranslationServer implements AutoCloseable {
         List<Thread> clients = new ArrayList<>();
         for (int i = 0; i < WARM_UP_CLIENTS; i++) { // a few at once, so that batches form as under load
             Thread t = new Thread(() -> {
-                while (System.nanoTime() < end) {
+                // At least one request each, however short the warm-up and however late the thread starts.
+                do {
                     try {
                         sent.incrementAndGet();
                         if (http.send(request, HttpResponse.BodyHandlers.ofByteArray()).statusCode() == 200) ok.incrementAndGet();
@@ -196,7 +198,7 @@ public final class TranslationServer implements AutoCloseable {
                     } catch (InterruptedException e) {
                         return;
                     }
-                }
+                } while (System.nanoTime() < end);
             }, "samplenorm-warm-up-" + i);
             t.setDaemon(true);
             t.start();
@@ -229,6 +231,39 @@ public final class TranslationServer implements AutoCloseable {
     private void route(HttpServerExchange ex) {
         String path = ex.getRelativePath();
         if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
+        boolean post = ex.getRequestMethod().equals(Methods.POST);
+        boolean work = post && (path.equals("/v1/translate") || path.equals("/v2/models/" + modelName + "/infer")
+                || path.equals("/v2/models/" + modelName + "/versions/" + InferenceProtocol.VERSION + "/infer"));
+        if (!work && !ex.isPersistent() && !ex.isRequestComplete()) {
+            // The connection closes after this answer (the client asked for that) and the answer needs no
+            // body: read the body first, as for a 413 (see BoundedBody), or the client can lose the answer.
+            String p = path;
+            BoundedBody.read(ex, 1, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
+                @Override
+                public void body(HttpServerExchange e, byte[] body) {
+                    answer(e, p);
+                }
+
+                @Override
+                public void tooLarge(HttpServerExchange e, long bytes, boolean drained) {
+                    if (drained) {
+                        answer(e, p);
+                    } else {
+                        error(e, 413, "the body has more than " + discardLimit(maxBodyBytes) + " bytes; expected at most " + maxBodyBytes);
+                    }
+                }
+
+                @Override
+                public void gone(HttpServerExchange e, IOException cause) {
+                    clientGone(e);
+                }
+            });
+            return;
+        }
+        answer(ex, path);
+    }
+
+    private void answer(HttpServerExchange ex, String path) {
         boolean get = ex.getRequestMethod().equals(Methods.GET) || ex.getRequestMethod().equals(Methods.HEAD);
         boolean post = ex.getRequestMethod().equals(Methods.POST);
         switch (path) {

@@ -311,21 +311,71 @@ class TranslationServerTest {
     }
 
     @Test
+    void answersThatCloseTheConnectionFollowTheWholeBody() throws Exception {
+        // A client that asks for the connection to close: closing it with body bytes unread would make the
+        // kernel reset it, and the client could lose the answer; each of these must arrive, then the close.
+        byte[] body = new byte[4 << 20];
+        for (int i = 0; i < 5; i++) {
+            for (String[] target : new String[][] {{"/v2/health/live", "405"}, {"/nothing/here", "404"}, {"/v2/models/other/infer", "404"}}) {
+                try (Socket socket = new Socket("127.0.0.1", server.port())) {
+                    socket.setSoTimeout(60_000);
+                    byte[] head = ("POST " + target[0] + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nConnection: close\r\n"
+                            + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                    CompletableFuture<Void> sent = new CompletableFuture<>();
+                    Thread writer = new Thread(() -> {
+                        try {
+                            OutputStream out = socket.getOutputStream();
+                            out.write(concat(head, body));
+                            out.flush();
+                            sent.complete(null);
+                        } catch (Exception e) {
+                            sent.completeExceptionally(e);
+                        }
+                    });
+                    writer.start();
+                    InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+                    assertEquals(Integer.parseInt(target[1]), readResponse(in, body), target[0]);
+                    assertEquals(-1, in.read(), "the connection is closed after the answer");
+                    sent.get(60, TimeUnit.SECONDS); // the whole body went out, no reset
+                    writer.join();
+                }
+            }
+        }
+    }
+
+    @Test
     void metricsAreServedInPrometheusText() throws Exception {
+        String answered = "samplenorm_http_responses_total{endpoint=\"translate\",status=\"200\"}";
+        double before = sample(new String(get("/metrics").body()), answered);
         assertEquals(200, post("/v1/translate", "image/png", resource("dev/samplenorm/models/samples/sketch_02.png")).statusCode());
-        HttpResponse<byte[]> r = get("/metrics");
-        assertEquals(200, r.statusCode());
-        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
-        String text = new String(r.body());
+        // The answer is counted once it has been written, which the client can see a moment before the count.
+        String text = "";
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < end) {
+            HttpResponse<byte[]> r = get("/metrics");
+            assertEquals(200, r.statusCode());
+            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+            text = new String(r.body());
+            if (sample(text, answered) > before) break;
+            Thread.sleep(5);
+        }
+        assertEquals(before + 1, sample(text, answered), "this test's answer counted once:\n" + text);
         for (String name : List.of("samplenorm_inference_requests_accepted_total{model=\"shapes\"}", "samplenorm_inference_requests_rejected_total",
                 "samplenorm_inference_requests_failed_total", "samplenorm_inference_requests_timed_out_total",
                 "samplenorm_inference_requests_cancelled_total", "samplenorm_inference_queue_depth",
                 "samplenorm_inference_queue_duration_seconds_bucket", "samplenorm_inference_compute_duration_seconds_bucket",
-                "samplenorm_inference_request_duration_seconds_bucket", "samplenorm_inference_batch_size_bucket",
-                "samplenorm_http_responses_total{endpoint=\"translate\",status=\"200\"}")) {
+                "samplenorm_inference_request_duration_seconds_bucket", "samplenorm_inference_batch_size_bucket")) {
             assertTrue(text.contains(name), "metrics contain " + name);
         }
         assertTrue(text.contains("samplenorm_compute_nice{model=\"shapes\"} 0.0"), "compute threads at normal priority:\n" + text);
+    }
+
+    /** The value of one series in Prometheus text, 0 where the series does not exist (yet). */
+    private static double sample(String text, String series) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(series + " ")) return Double.parseDouble(line.substring(series.length() + 1).trim().split(" ")[0]);
+        }
+        return 0;
     }
 
     @Test
@@ -478,6 +528,23 @@ class TranslationServerTest {
     }
 
     @Test
+    void aWarmUpShorterThanItsClientsStartUpStillSendsOneRequestFromEach() throws Exception {
+        // A warm-up over before its clients have started (a slow or busy machine): each still sends one.
+        ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
+        TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
+                .maxBatchSize(4).maxQueueDelay(Duration.ofMillis(2)).metrics(metrics).warmUp(false).build();
+        TranslationServer s = TranslationServer.builder(service).port(0).warmUp(Duration.ofNanos(1)).build().start();
+        try {
+            synchronized (metrics) {
+                assertEquals(TranslationServer.WARM_UP_CLIENTS, metrics.succeeded, "one translated request per warm-up client");
+                assertEquals(0, metrics.failed + metrics.rejected);
+            }
+        } finally {
+            s.shutdown(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
     void aClientThatDisconnectsTakesItsQueuedRequestWithIt() throws Exception {
         // The batch waits for 64 images that never come, so a request stays queued until its client goes away.
         ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
@@ -517,8 +584,10 @@ class TranslationServerTest {
     @Test
     void watchingForDisconnectsKeepsKeepAliveAndPipeliningIntact() throws Exception {
         // Each request waits 500 ms for company, so a request written meanwhile reaches the disconnect watch.
+        // Waits are for the accepted count, which stays, not for the queue depth of 1, which lasts those 500 ms only.
+        ServingFixtures.Recorder metrics = new ServingFixtures.Recorder();
         TranslationService service = TranslationService.builder(ServingFixtures.bundled()).name(MODEL).instances(Device.cpu(), 1)
-                .maxBatchSize(64).maxQueueDelay(Duration.ofMillis(500)).queueCapacity(4).warmUp(false).build();
+                .maxBatchSize(64).maxQueueDelay(Duration.ofMillis(500)).queueCapacity(4).metrics(metrics).warmUp(false).build();
         TranslationServer s = TranslationServer.builder(service).port(0).build().start();
         byte[] png = resource("dev/samplenorm/models/samples/sketch_01.png");
         try (Socket socket = new Socket("127.0.0.1", s.port())) {
@@ -531,7 +600,7 @@ class TranslationServerTest {
             // A pipelined request written while the first one is queued: the watch reads it and hands it back.
             out.write(request("/v1/translate", png));
             out.flush();
-            awaitQueueDepth(service, 1);
+            awaitAccepted(metrics, 2);
             out.write(request("/v1/translate", png));
             out.flush();
             assertEquals(200, readResponse(in, png));
@@ -546,7 +615,7 @@ class TranslationServerTest {
             byte[] next = request("/v1/translate", png);
             out.write(concat(request("/v1/translate", png), java.util.Arrays.copyOf(next, 20)));
             out.flush();
-            awaitQueueDepth(service, 1);
+            awaitAccepted(metrics, 6);
             out.write(java.util.Arrays.copyOfRange(next, 20, next.length));
             out.flush();
             assertEquals(200, readResponse(in, png));
@@ -601,6 +670,19 @@ class TranslationServerTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (service.queueDepth() != depth && System.nanoTime() < end) Thread.sleep(5);
         assertEquals(depth, service.queueDepth(), "queue depth");
+    }
+
+    private static void awaitAccepted(ServingFixtures.Recorder metrics, int accepted) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < end) {
+            synchronized (metrics) {
+                if (metrics.accepted >= accepted) break;
+            }
+            Thread.sleep(5);
+        }
+        synchronized (metrics) {
+            assertEquals(accepted, metrics.accepted, "requests accepted into the queue");
+        }
     }
 
     static byte[] resource(String name) throws Exception {

@@ -122,7 +122,7 @@ public final class TranslationServer implements AutoCloseable {
                 .setIoThreads(b.ioThreads)
                 .setWorkerThreads(b.workerThreads)
                 // Undertow's own limit is where reading stops; the body limit proper is enforced by BoundedBody.
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, BoundedBody.backstop(Math.min(maxBodyBytes + discardBytes, Integer.MAX_VALUE)))
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, BoundedBody.backstop(discardLimit()))
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 16 * 1024)
                 .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) b.requestTimeout.toMillis())
                 .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
@@ -238,7 +238,7 @@ public final class TranslationServer implements AutoCloseable {
             // The connection closes after this answer (the client asked for that) and the answer needs no
             // body: read the body first, as for a 413 (see BoundedBody), or the client can lose the answer.
             String p = path;
-            BoundedBody.read(ex, 1, discardLimit(maxBodyBytes), new BoundedBody.Outcome() {
+            BoundedBody.read(ex, 0, discardLimit(), bodyTimeout.toMillis(), new Refusal(p) {
                 @Override
                 public void body(HttpServerExchange e, byte[] body) {
                     answer(e, p);
@@ -249,13 +249,8 @@ public final class TranslationServer implements AutoCloseable {
                     if (drained) {
                         answer(e, p);
                     } else {
-                        error(e, 413, "the body has more than " + discardLimit(maxBodyBytes) + " bytes; expected at most " + maxBodyBytes);
+                        error(e, 413, "the body has more than " + discardLimit() + " bytes; expected at most " + maxBodyBytes);
                     }
-                }
-
-                @Override
-                public void gone(HttpServerExchange e, IOException cause) {
-                    clientGone(e);
                 }
             });
             return;
@@ -367,7 +362,7 @@ public final class TranslationServer implements AutoCloseable {
         // A client that sent "Expect: 100-continue" has sent no body yet: refusing it now risks no reset.
         boolean waitsToSend = HttpContinue.requiresContinueResponse(ex);
         long declared = ex.getRequestContentLength();
-        long discardLimit = Math.min(maxBodyBytes + discardBytes, Integer.MAX_VALUE), deadline = bodyTimeout.toMillis();
+        long discardLimit = discardLimit(), deadline = bodyTimeout.toMillis();
         if (draining) {
             if (waitsToSend) {
                 shuttingDown(ex);
@@ -421,6 +416,11 @@ public final class TranslationServer implements AutoCloseable {
                         + "; expected at most " + maxBodyBytes);
             }
         });
+    }
+
+    /** The most bytes of a body read before a refusal (kept up to the limit, thrown away past it): the limit plus {@link #DISCARD_BYTES}. */
+    private long discardLimit() {
+        return Math.min(maxBodyBytes + discardBytes, Integer.MAX_VALUE);
     }
 
     /** The outcomes of a body read that are answered alike on every path: too slow (408) and gone (499). */

@@ -77,6 +77,16 @@ class BodyLimitsTest {
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** A whole chunked request whose body is one chunk of {@code size} zero bytes. */
+    private static byte[] chunked(int size) throws Exception {
+        ByteArrayOutputStream req = new ByteArrayOutputStream();
+        req.write(head("Transfer-Encoding: chunked\r\n", ""));
+        req.write((Integer.toHexString(size) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        req.write(new byte[size]);
+        req.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        return req.toByteArray();
+    }
+
     private static byte[] png() throws Exception {
         return TranslationServerTest.resource("dev/samplenorm/models/samples/sketch_01.png");
     }
@@ -118,12 +128,7 @@ class BodyLimitsTest {
                 OutputStream out = socket.getOutputStream();
                 InputStream in = new BufferedInputStream(socket.getInputStream());
                 // 8000 bytes in one chunk (past 1000 + 5000), small enough to arrive in one read.
-                ByteArrayOutputStream req = new ByteArrayOutputStream();
-                req.write(head("Transfer-Encoding: chunked\r\n", ""));
-                req.write(("1f40\r\n").getBytes(StandardCharsets.US_ASCII));
-                req.write(new byte[8000]);
-                req.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.write(req.toByteArray());
+                out.write(chunked(8000));
                 out.flush();
                 Answer a = read(in);
                 assertEquals(413, a.status());
@@ -135,12 +140,7 @@ class BodyLimitsTest {
                 socket.setSoTimeout(30_000);
                 OutputStream out = socket.getOutputStream();
                 InputStream in = new BufferedInputStream(socket.getInputStream());
-                ByteArrayOutputStream req = new ByteArrayOutputStream();
-                req.write(head("Transfer-Encoding: chunked\r\n", ""));
-                req.write(("bb8\r\n").getBytes(StandardCharsets.US_ASCII));
-                req.write(new byte[3000]);
-                req.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.write(req.toByteArray());
+                out.write(chunked(3000));
                 out.write("GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 assertEquals(413, read(in).status());

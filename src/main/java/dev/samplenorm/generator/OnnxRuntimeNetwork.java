@@ -49,7 +49,8 @@ final class OnnxRuntimeNetwork implements Network {
      */
     OnnxRuntimeNetwork(OnnxModel rewritten, String dataInput, List<String> maskInputs, int intraOpThreads) {
         this.maskInputs = List.copyOf(maskInputs);
-        Onnx.ModelProto proto = withSymbolicBatch(rewritten.proto(), dataInput);
+        // ONNX Runtime refuses a batch size other than a declared one: one session serves every N.
+        Onnx.ModelProto proto = rewritten.withSymbolicBatch(dataInput).proto();
         this.input = dataInput;
         this.output = proto.getGraph().getOutput(0).getName();
         try {
@@ -140,26 +141,6 @@ final class OnnxRuntimeNetwork implements Network {
         } catch (IOException | RuntimeException e) {
             return 0; // no procfs: ONNX Runtime has nothing to parse either
         }
-    }
-
-    /**
-     * The model with the batch extent of its data input and outputs declared symbolic: ONNX Runtime
-     * refuses a batch size other than a declared one, and one session serves every N.
-     */
-    static Onnx.ModelProto withSymbolicBatch(Onnx.ModelProto model, String dataInput) {
-        Onnx.ModelProto.Builder m = model.toBuilder();
-        Onnx.GraphProto.Builder g = m.getGraphBuilder();
-        for (int i = 0; i < g.getInputCount(); i++) {
-            if (g.getInput(i).getName().equals(dataInput)) symbolicBatch(g.getInputBuilder(i));
-        }
-        for (int i = 0; i < g.getOutputCount(); i++) symbolicBatch(g.getOutputBuilder(i));
-        return m.build();
-    }
-
-    private static void symbolicBatch(Onnx.ValueInfoProto.Builder v) {
-        if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) return;
-        Onnx.TensorShapeProto.Builder s = v.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
-        if (s.getDimCount() > 0) s.setDim(0, Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
     }
 
     @Override

@@ -1,7 +1,10 @@
 package dev.samplenorm.onnx;
 
 import dev.samplenorm.SampleNormException;
+import dev.samplenorm.onnx.proto.Onnx.GraphProto;
 import dev.samplenorm.onnx.proto.Onnx.ModelProto;
+import dev.samplenorm.onnx.proto.Onnx.TensorShapeProto;
+import dev.samplenorm.onnx.proto.Onnx.ValueInfoProto;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -111,6 +114,28 @@ public final class OnnxModel {
                     + " expected an opset_import entry for the default domain");
         }
         ModelValidator.validate(proto, what);
+    }
+
+    /**
+     * This model with the batch extent (first dimension) of {@code dataInput} and of every output
+     * declared symbolic ("N"), so that one ONNX Runtime session serves every batch size (it refuses a
+     * batch size other than a declared one). Only dimension names change, so nothing is validated again.
+     */
+    public OnnxModel withSymbolicBatch(String dataInput) {
+        Objects.requireNonNull(dataInput, "dataInput");
+        ModelProto.Builder m = proto.toBuilder();
+        GraphProto.Builder g = m.getGraphBuilder();
+        for (int i = 0; i < g.getInputCount(); i++) {
+            if (g.getInput(i).getName().equals(dataInput)) symbolicBatch(g.getInputBuilder(i));
+        }
+        for (int i = 0; i < g.getOutputCount(); i++) symbolicBatch(g.getOutputBuilder(i));
+        return new OnnxModel(m.build());
+    }
+
+    private static void symbolicBatch(ValueInfoProto.Builder v) {
+        if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) return;
+        TensorShapeProto.Builder s = v.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+        if (s.getDimCount() > 0) s.setDim(0, TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
     }
 
     /** The protobuf message. */

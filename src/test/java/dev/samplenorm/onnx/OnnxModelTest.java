@@ -27,6 +27,32 @@ class OnnxModelTest {
     Path tmp;
 
     @Test
+    void withSymbolicBatchNamesTheDataInputsAndOutputsFirstDimensionOnly() {
+        ModelProto p = OnnxModel.fromResource(OnnxModel.BUNDLED_RESOURCE).proto();
+        String data = p.getGraph().getInput(0).getName();
+        ModelProto fixed = p.toBuilder().setGraph(p.getGraph().toBuilder()
+                .setInput(0, TinyNet.valueInfo(data, 3, 128, 128).toBuilder().setType(fixedBatch(TinyNet.valueInfo(data, 3, 128, 128), 2)))
+                .setOutput(0, p.getGraph().getOutput(0).toBuilder().setType(fixedBatch(p.getGraph().getOutput(0), 2)))).build();
+        ModelProto symbolic = OnnxModel.of(fixed).withSymbolicBatch(data).proto();
+        var before = java.util.List.of(fixed.getGraph().getInput(0), fixed.getGraph().getOutput(0));
+        var after = java.util.List.of(symbolic.getGraph().getInput(0), symbolic.getGraph().getOutput(0));
+        for (int i = 0; i < 2; i++) {
+            var dims = after.get(i).getType().getTensorType().getShape().getDimList();
+            var was = before.get(i).getType().getTensorType().getShape().getDimList();
+            assertEquals("N", dims.get(0).getDimParam(), after.get(i).getName());
+            assertEquals(was.subList(1, was.size()), dims.subList(1, dims.size()), after.get(i).getName() + ": the other dimensions as they were");
+        }
+        ModelProto other = OnnxModel.of(fixed).withSymbolicBatch("not-an-input").proto();
+        assertEquals(2, other.getGraph().getInput(0).getType().getTensorType().getShape().getDim(0).getDimValue(), "other inputs keep their batch");
+    }
+
+    private static dev.samplenorm.onnx.proto.Onnx.TypeProto fixedBatch(dev.samplenorm.onnx.proto.Onnx.ValueInfoProto v, long n) {
+        var t = v.getType().toBuilder();
+        t.getTensorTypeBuilder().getShapeBuilder().setDim(0, dev.samplenorm.onnx.proto.Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(n));
+        return t.build();
+    }
+
+    @Test
     void aPngIsNotAnOnnxFile() throws IOException {
         byte[] png = Files.readAllBytes(Golden.MODELS.resolve("samples/sketch_01.png"));
         SampleNormException e = assertThrows(SampleNormException.class, () -> OnnxModel.parse(png));

@@ -9,7 +9,6 @@ import dev.samplenorm.onnx.ConvTransposeRewrite;
 import dev.samplenorm.onnx.OnnxModel;
 import dev.samplenorm.onnx.OpenCvShapes;
 import dev.samplenorm.onnx.StatisticsRewrite;
-import dev.samplenorm.onnx.proto.Onnx;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -278,7 +277,7 @@ public final class OnnxRuntimeVariants {
     private static OrtSession session(OrtEnvironment env, OnnxModel m, Consumer<OrtSession.SessionOptions> options) throws OrtException {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             options.accept(o);
-            return env.createSession(symbolicBatch(m.proto()).toByteArray(), o);
+            return env.createSession(m.withSymbolicBatch(INPUT).toByteArray(), o);
         }
     }
 
@@ -286,20 +285,5 @@ public final class OnnxRuntimeVariants {
         try (OrtSession.Result r = s.run(Map.of(INPUT, input))) {
             ((OnnxTensor) r.get(0)).getFloatBuffer();
         }
-    }
-
-    /** The model with the batch extent of its inputs and outputs symbolic, as the engine declares it. */
-    private static Onnx.ModelProto symbolicBatch(Onnx.ModelProto model) {
-        Onnx.ModelProto.Builder m = model.toBuilder();
-        Onnx.GraphProto.Builder g = m.getGraphBuilder();
-        for (int i = 0; i < g.getInputCount(); i++) if (g.getInput(i).getName().equals(INPUT)) symbolic(g.getInputBuilder(i));
-        for (int i = 0; i < g.getOutputCount(); i++) symbolic(g.getOutputBuilder(i));
-        return m.build();
-    }
-
-    private static void symbolic(Onnx.ValueInfoProto.Builder v) {
-        if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) return;
-        Onnx.TensorShapeProto.Builder s = v.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
-        if (s.getDimCount() > 0) s.setDim(0, Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
     }
 }

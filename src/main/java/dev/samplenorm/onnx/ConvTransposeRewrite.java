@@ -190,36 +190,11 @@ public final class ConvTransposeRewrite {
 
         /** Emits the sub-pixel form of {@code ct} into {@code nodes}; false (with the reason) where it is out of scope. */
         private boolean subPixel(NodeProto ct, Map<String, TensorProto> init, Map<String, NodeProto> producers, StringBuilder why) {
-            if (ct.getInputCount() < 2 || ct.getOutputCount() < 1 || ct.getOutput(0).isEmpty()) {
-                why.append("no weights or no output");
-                return false;
-            }
-            TensorProto wt = Tensors.constant(ct.getInput(1), init, producers);
-            float[] w = Tensors.floats(wt);
-            if (w == null || wt.getDimsCount() != 4) {
-                why.append("the weights are not a constant 4-D float tensor");
-                return false;
-            }
-            boolean hasBias = ct.getInputCount() > 2 && !ct.getInput(2).isEmpty();
-            float[] b = hasBias ? Tensors.floats(Tensors.constant(ct.getInput(2), init, producers)) : null;
-            int cin = (int) wt.getDims(0), cout = (int) wt.getDims(1), kh = (int) wt.getDims(2), kw = (int) wt.getDims(3);
-            if (hasBias && (b == null || b.length != cout)) {
-                why.append("the bias is not a constant float tensor of ").append(cout).append(" values");
-                return false;
-            }
-            if (Graphs.intAttribute(ct, "group", 1) != 1) {
-                why.append("group ").append(Graphs.intAttribute(ct, "group", 1)).append(" (only group 1 is rewritten)");
-                return false;
-            }
-            Optional<AttributeProto> autoPad = Graphs.attribute(ct, "auto_pad");
-            if (autoPad.isPresent() && !autoPad.get().getS().toStringUtf8().equals("NOTSET")) {
-                why.append("auto_pad ").append(autoPad.get().getS().toStringUtf8()).append(" (only explicit pads are rewritten)");
-                return false;
-            }
-            if (Graphs.attribute(ct, "output_shape").isPresent()) {
-                why.append("an output_shape attribute (only explicit pads are rewritten)");
-                return false;
-            }
+            ConstantWeights cw = ConstantWeights.of(ct, 1, init, producers, why);
+            if (cw == null) return false;
+            float[] w = cw.w(), b = cw.bias();
+            boolean hasBias = b != null;
+            int cin = (int) cw.dims()[0], cout = (int) cw.dims()[1], kh = (int) cw.dims()[2], kw = (int) cw.dims()[3];
             long[] dil = ints(ct, "dilations", 2, 1);
             long[] strides = ints(ct, "strides", 2, 1);
             long[] kernel = ints(ct, "kernel_shape", 2, -1);

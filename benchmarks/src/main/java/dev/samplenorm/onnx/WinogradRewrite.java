@@ -134,23 +134,10 @@ public final class WinogradRewrite {
 
         /** The weights (and bias) of a node in scope: k 4, stride 2, pads 1, dilations 1, group 1, explicit pads. */
         private Weights weights(NodeProto n, Map<String, TensorProto> init, Map<String, NodeProto> producers, StringBuilder why) {
-            if (n.getInputCount() < 2 || n.getOutputCount() < 1 || n.getOutput(0).isEmpty()) {
-                why.append("no weights or no output");
-                return null;
-            }
-            TensorProto wt = Tensors.constant(n.getInput(1), init, producers);
-            float[] w = Tensors.floats(wt);
-            if (w == null || wt.getDimsCount() != 4 || wt.getDims(2) != 4 || wt.getDims(3) != 4) {
-                why.append("the weights are not a constant 4-D float tensor with a 4x4 kernel");
-                return null;
-            }
-            if (Graphs.intAttribute(n, "group", 1) != 1) {
-                why.append("group ").append(Graphs.intAttribute(n, "group", 1)).append(" (only group 1 is rewritten)");
-                return null;
-            }
-            Optional<AttributeProto> autoPad = Graphs.attribute(n, "auto_pad");
-            if ((autoPad.isPresent() && !autoPad.get().getS().toStringUtf8().equals("NOTSET")) || Graphs.attribute(n, "output_shape").isPresent()) {
-                why.append("auto_pad or output_shape (only explicit pads are rewritten)");
+            ConstantWeights cw = ConstantWeights.of(n, Graphs.is(n, "Conv") ? 0 : 1, init, producers, why);
+            if (cw == null) return null;
+            if (cw.dims()[2] != 4 || cw.dims()[3] != 4) {
+                why.append("not a 4x4 kernel");
                 return null;
             }
             if (!is(n, "strides", 2, 2) || !is(n, "pads", 4, 1) || !(is(n, "dilations", 2, 1) || Graphs.attribute(n, "dilations").isEmpty())
@@ -159,14 +146,7 @@ public final class WinogradRewrite {
                 why.append("not kernel 4, strides 2, pads 1, dilations 1 and no output_padding");
                 return null;
             }
-            int outChannels = (int) (Graphs.is(n, "Conv") ? wt.getDims(0) : wt.getDims(1));
-            boolean hasBias = n.getInputCount() > 2 && !n.getInput(2).isEmpty();
-            float[] b = hasBias ? Tensors.floats(Tensors.constant(n.getInput(2), init, producers)) : null;
-            if (hasBias && (b == null || b.length != outChannels)) {
-                why.append("the bias is not a constant float tensor of ").append(outChannels).append(" values");
-                return null;
-            }
-            return new Weights(w, (int) wt.getDims(0), (int) wt.getDims(1), b);
+            return new Weights(cw.w(), (int) cw.dims()[0], (int) cw.dims()[1], cw.bias());
         }
 
         private record Weights(float[] w, int d0, int d1, float[] bias) {}

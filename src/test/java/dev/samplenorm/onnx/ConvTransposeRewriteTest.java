@@ -96,6 +96,29 @@ class ConvTransposeRewriteTest {
         }
     }
 
+    /** A case's network rewritten for a mode, and its ConvTranspose's input shape. */
+    record Plain(OnnxModel model, Map<String, int[]> convTransposeInputs) {}
+
+    /**
+     * The case's network with the statistics rewrite only; the ConvTranspose input shapes come from the
+     * statistics rewrite's own probe where it has one ({@link OpenCvShapes#alsoAt}), else from a probe of their own.
+     */
+    static Plain plain(Case c, StatisticsMode mode) {
+        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
+        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, shapes);
+        Map<String, int[]> inputs = mode.usesBatchStatisticsInside() ? shapes.alsoFound()
+                : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
+        return new Plain(plain, inputs);
+    }
+
+    /** {@code y} has the reference's size, is within the float64 tolerance of it and within {@link #AGAINST_PLAIN} of the plain network. */
+    static void assertMatchesReferenceAndPlain(Tensor y, Tensor ref, Tensor plain, String at) {
+        assertEquals(ref.h(), y.h(), at + ": output height");
+        assertEquals(ref.w(), y.w(), at + ": output width");
+        assertTrue(y.relativeL2(ref) <= RewriteAgainstReferenceTest.TOLERANCE, at + ": relative L2 to float64 " + y.relativeL2(ref));
+        assertTrue(y.relativeL2(plain) <= AGAINST_PLAIN, at + ": relative L2 to the plain network " + y.relativeL2(plain));
+    }
+
     /**
      * The Transpose interleave (input shapes known) against the DepthToSpace form, the float64
      * reference and the plain network, in every mode; the shapes come from the statistics rewrite's
@@ -104,10 +127,9 @@ class ConvTransposeRewriteTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("casesAndModes")
     void theTransposeInterleaveGivesTheDepthToSpaceFormsOutput(Case c, StatisticsMode mode) {
-        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
-        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, shapes);
-        Map<String, int[]> inputs = mode.usesBatchStatisticsInside() ? shapes.alsoFound()
-                : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
+        Plain pl = plain(c, mode);
+        OnnxModel plain = pl.model();
+        Map<String, int[]> inputs = pl.convTransposeInputs();
         assertEquals(1, inputs.size(), c + ": the ConvTranspose's input shape is found");
         OnnxModel transposes = ConvTransposeRewrite.rewrite(plain, inputs), depthToSpace = ConvTransposeRewrite.rewrite(plain);
         assertEquals(0, count(transposes, "ConvTranspose"));
@@ -117,12 +139,8 @@ class ConvTransposeRewriteTest {
             for (int n : BATCHES) {
                 Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 37 + n);
                 Tensor ya = RewriteAgainstReferenceTest.run(a, x), yb = RewriteAgainstReferenceTest.run(b, x), yd = RewriteAgainstReferenceTest.run(d, x);
-                Tensor ref = c.net().reference(x, mode);
-                assertEquals(ref.h(), yb.h(), c + ": output height");
-                assertEquals(ref.w(), yb.w(), c + ": output width");
                 String at = c + " " + mode + " N=" + n;
-                assertTrue(yb.relativeL2(ref) <= RewriteAgainstReferenceTest.TOLERANCE, at + ": relative L2 to float64 " + yb.relativeL2(ref));
-                assertTrue(yb.relativeL2(ya) <= AGAINST_PLAIN, at + ": relative L2 to the plain network " + yb.relativeL2(ya));
+                assertMatchesReferenceAndPlain(yb, c.net().reference(x, mode), ya, at);
                 // Same sums, other output-channel order of the Conv: equal up to float rounding, in practice bit for bit.
                 assertTrue(yb.relativeL2(yd) <= 1e-6, at + ": relative L2 to the DepthToSpace form " + yb.relativeL2(yd));
             }
@@ -136,10 +154,9 @@ class ConvTransposeRewriteTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("casesAndModes")
     void thePerPhaseFormMatchesTheReferenceAndTheSingleConvForm(Case c, StatisticsMode mode) {
-        OpenCvShapes shapes = OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).alsoAt(n -> n.getOpType().equals("ConvTranspose"));
-        OnnxModel plain = StatisticsRewrite.rewrite(c.net().model(), mode, shapes);
-        Map<String, int[]> inputs = mode.usesBatchStatisticsInside() ? shapes.alsoFound()
-                : OpenCvShapes.atInput(1, c.c(), c.h(), c.w()).inputShapes(plain.proto(), n -> n.getOpType().equals("ConvTranspose"));
+        Plain pl = plain(c, mode);
+        OnnxModel plain = pl.model();
+        Map<String, int[]> inputs = pl.convTransposeInputs();
         OnnxModel perPhase = ConvTransposeRewrite.rewrite(plain, inputs, 0, Long.MAX_VALUE), single = ConvTransposeRewrite.rewrite(plain, inputs);
         assertEquals(0, count(perPhase, "ConvTranspose"));
         int s = PER_PHASE.entrySet().stream().filter(e -> c.name().startsWith(e.getKey())).mapToInt(Map.Entry::getValue).findFirst().orElse(1);
@@ -148,12 +165,8 @@ class ConvTransposeRewriteTest {
             for (int n : BATCHES) {
                 Tensor x = Tensor.random(n, c.c(), c.h(), c.w(), 41 + n);
                 Tensor ya = RewriteAgainstReferenceTest.run(a, x), yp = RewriteAgainstReferenceTest.run(p, x), y1 = RewriteAgainstReferenceTest.run(one, x);
-                Tensor ref = c.net().reference(x, mode);
-                assertEquals(ref.h(), yp.h(), c + ": output height");
-                assertEquals(ref.w(), yp.w(), c + ": output width");
                 String at = c + " " + mode + " N=" + n;
-                assertTrue(yp.relativeL2(ref) <= RewriteAgainstReferenceTest.TOLERANCE, at + ": relative L2 to float64 " + yp.relativeL2(ref));
-                assertTrue(yp.relativeL2(ya) <= AGAINST_PLAIN, at + ": relative L2 to the plain network " + yp.relativeL2(ya));
+                assertMatchesReferenceAndPlain(yp, c.net().reference(x, mode), ya, at);
                 assertTrue(yp.relativeL2(y1) <= AGAINST_PLAIN, at + ": relative L2 to the single-Conv form " + yp.relativeL2(y1));
             }
         }

@@ -50,6 +50,20 @@ class BodyLimitsTest {
         }
     }
 
+    /** A raw HTTP/1.1 connection to the server, with a 30 s read timeout. */
+    record Raw(Socket socket, OutputStream out, InputStream in) implements AutoCloseable {
+        static Raw connect(TranslationServer s) throws Exception {
+            Socket socket = new Socket("127.0.0.1", s.port());
+            socket.setSoTimeout(30_000);
+            return new Raw(socket, socket.getOutputStream(), new BufferedInputStream(socket.getInputStream()));
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+        }
+    }
+
     private static Answer read(InputStream in) throws Exception {
         String status = line(in);
         StringBuilder headers = new StringBuilder();
@@ -94,10 +108,9 @@ class BodyLimitsTest {
     @Test
     void anOverLimitBodyThatWaitsFor100ContinueIsRefusedBeforeItIsSent() throws Exception {
         try (TranslationServer s = server(b -> b.maxBodyBytes(1000))) {
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                socket.setSoTimeout(30_000);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            try (Raw raw = Raw.connect(s)) {
+                OutputStream out = raw.out();
+                InputStream in = raw.in();
                 out.write(head("Expect: 100-continue\r\n", "Content-Length: 5000000\r\n"));
                 out.flush();
                 Answer a = read(in); // no body was sent: the answer comes at once
@@ -123,10 +136,9 @@ class BodyLimitsTest {
     @Test
     void aChunkedBodyPastWhatIsWorthReadingGetsA413AndAClose() throws Exception {
         try (TranslationServer s = server(b -> b.maxBodyBytes(1000).discardBytes(5000))) {
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                socket.setSoTimeout(30_000);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            try (Raw raw = Raw.connect(s)) {
+                OutputStream out = raw.out();
+                InputStream in = raw.in();
                 // 8000 bytes in one chunk (past 1000 + 5000), small enough to arrive in one read.
                 out.write(chunked(8000));
                 out.flush();
@@ -136,10 +148,9 @@ class BodyLimitsTest {
                 assertTrue(a.headers().contains("connection: close"), a.headers());
             }
             // Within 1000 + 5000 the chunked body is read to its end, refused, and the connection stays usable.
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                socket.setSoTimeout(30_000);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            try (Raw raw = Raw.connect(s)) {
+                OutputStream out = raw.out();
+                InputStream in = raw.in();
                 out.write(chunked(3000));
                 out.write("GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
@@ -152,10 +163,9 @@ class BodyLimitsTest {
     @Test
     void aBodyThatArrivesTooSlowlyGetsA408AndAClose() throws Exception {
         try (TranslationServer s = server(b -> b.bodyTimeout(Duration.ofMillis(300)))) {
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                socket.setSoTimeout(30_000);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            try (Raw raw = Raw.connect(s)) {
+                OutputStream out = raw.out();
+                InputStream in = raw.in();
                 out.write(head("", "Content-Length: 1000\r\n"));
                 out.write(new byte[10]); // and then nothing
                 out.flush();
@@ -177,10 +187,9 @@ class BodyLimitsTest {
     @Test
     void aDeclaredLengthPast2GiBIsRefusedAtOnceEvenWithTheLargestLimit() throws Exception {
         try (TranslationServer s = server(b -> b.maxBodyBytes(Integer.MAX_VALUE - 8))) {
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                socket.setSoTimeout(30_000);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            try (Raw raw = Raw.connect(s)) {
+                OutputStream out = raw.out();
+                InputStream in = raw.in();
                 out.write(head("", "Content-Length: 3000000000\r\n"));
                 out.flush();
                 Answer a = read(in);

@@ -50,7 +50,7 @@ public final class InterleavedCpuComparison {
     }
 
     /** Shuffle the order in every round and pause before each call: for configurations with ONNX Runtime sessions. */
-    private static boolean rotate;
+    private static boolean withOrtSessions;
 
     /** Longer than ONNX Runtime's intra-op threads spin after a run. */
     static final long SETTLE_MS = 100;
@@ -76,7 +76,7 @@ public final class InterleavedCpuComparison {
             calls.put("opencv batch sub-pixel", () -> translate(sub, blob));
             calls.put("opencv sample sub-pixel", () -> translate(sample, blob));
             calls.put("onnxruntime batch", () -> run(ort, input));
-            rotate = true;
+            withOrtSessions = true;
         } else if (what.equals("threads")) {
             Generator a = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
             Generator b = GeneratorBenchmark.load(model, StatisticsMode.BATCH, ConvTransposeForm.SUB_PIXEL);
@@ -116,7 +116,7 @@ public final class InterleavedCpuComparison {
             resources.add(exported);
             calls.put("samplenorm onnxruntime batch, ConvTranspose as exported", () -> translate(exported, blob));
             // ONNX Runtime's threads spin on for a while after a run.
-            rotate = true;
+            withOrtSessions = true;
         } else if (what.equals("latency")) {
             // One 256 x 256 8-bit image in, one out (N is ignored): GeneratorBenchmark's latency pair, in alternation.
             GeneratorBenchmark.OneImage img = new GeneratorBenchmark.OneImage();
@@ -133,7 +133,7 @@ public final class InterleavedCpuComparison {
                     out.get(0).close();
                 });
             }
-            rotate = true;
+            withOrtSessions = true;
         } else {
             throw new IllegalArgumentException("expected forms, threads, engines or latency, got " + what);
         }
@@ -144,14 +144,14 @@ public final class InterleavedCpuComparison {
         List<Map.Entry<String, Call>> order = new ArrayList<>(calls.entrySet());
         long seed = System.nanoTime();
         java.util.Random shuffle = new java.util.Random(seed);
-        if (rotate) System.out.printf("# order shuffled per round (seed %d), %d ms pause before each call%n", seed, SETTLE_MS);
+        if (withOrtSessions) System.out.printf("# order shuffled per round (seed %d), %d ms pause before each call%n", seed, SETTLE_MS);
         for (int r = 0; r < rounds; r++) {
             // A rotation keeps the cyclic order, so every configuration would always follow the same one (and
             // the spinning threads of its ONNX Runtime session): shuffle instead, and let spinning end first.
-            if (rotate) java.util.Collections.shuffle(order, shuffle);
+            if (withOrtSessions) java.util.Collections.shuffle(order, shuffle);
             for (int i = 0; i < order.size(); i++) {
                 var e = order.get(i);
-                if (rotate) Thread.sleep(SETTLE_MS);
+                if (withOrtSessions) Thread.sleep(SETTLE_MS);
                 long t0 = System.nanoTime();
                 e.getValue().run();
                 ms.get(e.getKey())[r] = (System.nanoTime() - t0) / 1e6;
